@@ -1,0 +1,50 @@
+"""Start the shop: parse arguments, load the configuration once, serve."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from shop.app import create_app
+from shop.config import SERVICE_NAMES, ConfigError, load_config
+from shop.logs import configure_logging
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Run the shop (all services in one process by default).")
+    parser.add_argument("--config", type=Path, default=Path("config.toml"), help="configuration file (default: config.toml)")
+    parser.add_argument("--host", help="listen address (overrides [server] host)")
+    parser.add_argument("--port", type=int, help="listen port (overrides [server] port)")
+    parser.add_argument(
+        "--services",
+        help=f"comma-separated services to run here (default: all of {', '.join(SERVICE_NAMES)})",
+    )
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    configure_logging(args.log_level.upper())
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        print(f"shop: {exc}", file=sys.stderr)
+        return 2
+    services = [s.strip() for s in args.services.split(",")] if args.services else None
+    app = create_app(cfg, services)
+    web.run_app(
+        app,
+        host=args.host or cfg.server.host,
+        port=args.port if args.port is not None else cfg.server.port,
+        access_log=None,  # our access middleware writes the structured line
+        print=None,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

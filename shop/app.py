@@ -1,0 +1,107 @@
+"""create_app(cfg): the root application — gateway middlewares, operations routes, and the
+services this process runs, each mounted as a sub-app with its own database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Collection
+
+from aiohttp import web
+
+from shop.config import SERVICE_NAMES, ShopConfig
+from shop.gateway.access import access_middleware, add_response_headers
+from shop.gateway.auth import jwt_middlewares
+from shop.gateway.bodies import body_limit_middleware
+from shop.gateway.cors import enable_cors
+from shop.gateway.errors import error_middleware
+from shop.gateway.ratelimit import add_rate_limit_headers, rate_limit_middleware
+from shop.metrics import Metrics
+from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
+from shop.registry import Registry
+from shop.secrets import persistent_secret
+from shop.services import ServiceApps
+from shop.services.auth import app as auth_app
+from shop.services.customers import app as customers_app
+from shop.services.customers.client import CUSTOMERS
+
+CONFIG = web.AppKey("config", ShopConfig)
+HEALTH_CHECK_INTERVAL = 5.0
+
+# Creation order matters: a service's start-up may call one created before it (auth creates
+# the admin's customer profile).
+LOCAL_FACTORIES = {
+    "customers": customers_app.create_app,
+    "auth": auth_app.create_app,
+}
+REMOTE_KEYS = {"customers": CUSTOMERS}
+
+
+def resolve_secrets(cfg: ShopConfig) -> ShopConfig:
+    """Fill secrets left empty with ones generated once and kept in the data directory."""
+    data_dir = cfg.data.dir
+    return cfg.with_changes(
+        auth={
+            "jwt_secret": cfg.auth.jwt_secret or persistent_secret(data_dir, "jwt_secret"),
+            "admin_password": cfg.auth.admin_password or persistent_secret(data_dir, "admin_password"),
+        },
+        internal={"service_token": cfg.internal.service_token or persistent_secret(data_dir, "service_token")},
+    )
+
+
+def local_services(cfg: ShopConfig, only: Collection[str] | None = None) -> list[str]:
+    wanted = set(SERVICE_NAMES if only is None else only)
+    return [name for name in LOCAL_FACTORIES if name in wanted and cfg.remote_url(name) is None]
+
+
+def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.Application:
+    cfg = resolve_secrets(cfg)
+    registry = Registry(cfg.internal.service_token, cfg.gateway.upstream_timeout_seconds)
+    metrics = Metrics()
+
+    app = web.Application(
+        middlewares=[
+            access_middleware(metrics),
+            error_middleware,
+            body_limit_middleware(cfg.gateway.max_body_bytes),
+            *jwt_middlewares(cfg.auth.jwt_secret, cfg.auth.issuer),
+            rate_limit_middleware(cfg.gateway),
+        ],
+        client_max_size=cfg.gateway.max_body_bytes,
+    )
+    app[CONFIG] = cfg
+    app[REGISTRY] = registry
+    app[METRICS] = metrics
+    app[READINESS_CHECKS] = {}
+    app.on_response_prepare.append(add_response_headers)
+    app.on_response_prepare.append(add_rate_limit_headers)
+    app.add_routes(ops_routes)
+    enable_cors(app, cfg.gateway.cors_origins)
+
+    for name, url in ((n, s.url) for n, s in cfg.services.items()):
+        if name in REMOTE_KEYS:
+            registry.register_remote(REMOTE_KEYS[name], url)
+    app.cleanup_ctx.append(_registry_context(registry))
+
+    for name in local_services(cfg, services):
+        mount(app, LOCAL_FACTORIES[name](cfg, registry))
+    return app
+
+
+def mount(app: web.Application, service: ServiceApps) -> None:
+    app.add_subapp(f"/api/{service.name}", service.public)
+    if service.internal is not None:
+        app.add_subapp(f"/internal/{service.name}", service.internal)
+
+
+def _registry_context(registry: Registry):  # type: ignore[no-untyped-def]
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        await registry.start()
+        watcher = asyncio.create_task(registry.watch(HEALTH_CHECK_INTERVAL))
+        yield
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        await registry.close()
+
+    return ctx

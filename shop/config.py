@@ -1,0 +1,186 @@
+"""The shop's settings: one validated model, loaded once at start-up and passed down.
+
+Nothing else in the code base reads files or the environment for configuration.
+Precedence: environment (`SHOP_<SECTION>__<KEY>`) over `config.toml` over the defaults here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+SERVICE_NAMES = ("auth", "customers", "products", "orders", "dispatcher")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+
+
+class DataConfig(Section):
+    dir: Path = Path("./data")
+
+
+class AuthConfig(Section):
+    # Empty means: generate a strong secret once and keep it in the data directory.
+    jwt_secret: str = ""
+    issuer: str = "shop"
+    token_ttl_seconds: int = Field(3600, ge=60, le=30 * 24 * 3600)
+    admin_email: str = "admin@shop.local"
+    admin_password: str = ""
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _secret_is_strong(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("must be at least 32 characters (or empty to generate one)")
+        return value
+
+
+class GatewayConfig(Section):
+    cors_origins: list[str] = ["http://127.0.0.1:8080", "http://localhost:8080"]
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    rate_limit_per_second: float = Field(50.0, gt=0)
+    rate_limit_burst: int = Field(100, ge=1)
+    auth_rate_limit_per_minute: int = Field(20, ge=1)
+    # Forwarding to remote services: how long a remote may take before the gateway gives up.
+    upstream_timeout_seconds: float = Field(10.0, gt=0)
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        # Credentials (the Authorization header) are allowed, so "*" would be unsafe.
+        if "*" in value:
+            raise ValueError('"*" is not allowed: list the origins')
+        return value
+
+
+class BusConfig(Section):
+    kind: Literal["memory", "kafka"] = "memory"
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic: str = "order-events"
+    # Off by default: some Kafka-protocol brokers (tansu) reject InitProducerId.
+    enable_idempotence: bool = False
+    # The memory bus hands an event to a failing handler this many times before parking it.
+    max_deliveries: int = Field(5, ge=1)
+
+
+class DispatcherConfig(Section):
+    enabled: bool = True
+    webhooks: list[str] = []
+    webhook_secret: str = "change-me-webhook-secret"
+    max_attempts: int = Field(5, ge=1)
+    retry_base_seconds: float = Field(0.5, ge=0)
+    request_timeout_seconds: float = Field(5.0, gt=0)
+
+
+class InternalConfig(Section):
+    # The credential services present to each other in a split deployment. Empty: generated
+    # once and kept in the data directory (fine on one machine; set it for several).
+    service_token: str = ""
+
+
+class RemoteService(Section):
+    url: str
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+class ShopConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    server: ServerConfig = ServerConfig()
+    data: DataConfig = DataConfig()
+    auth: AuthConfig = AuthConfig()
+    gateway: GatewayConfig = GatewayConfig()
+    bus: BusConfig = BusConfig()
+    dispatcher: DispatcherConfig = DispatcherConfig()
+    internal: InternalConfig = InternalConfig()
+    services: dict[str, RemoteService] = {}
+
+    @field_validator("services")
+    @classmethod
+    def _known_services(cls, value: dict[str, RemoteService]) -> dict[str, RemoteService]:
+        unknown = sorted(set(value) - set(SERVICE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown service {', '.join(unknown)}; known: {', '.join(SERVICE_NAMES)}")
+        return value
+
+    def remote_url(self, service: str) -> str | None:
+        remote = self.services.get(service)
+        return remote.url if remote else None
+
+    def with_changes(self, **sections: dict[str, object]) -> ShopConfig:
+        """A copy with some keys of some sections replaced (tests and tools use this)."""
+        data = self.model_dump()
+        for name, changes in sections.items():
+            if isinstance(data.get(name), dict):
+                data[name] = {**data[name], **changes}
+            else:
+                data[name] = changes
+        return ShopConfig.model_validate(data)
+
+
+class ConfigError(Exception):
+    """Configuration that cannot start the shop; the message names the offending key."""
+
+
+def load_config(path: Path | None = Path("config.toml")) -> ShopConfig:
+    """Read `path` (if it exists) and the `SHOP_*` environment into a validated ShopConfig."""
+    toml_file = path if path is not None and path.exists() else None
+    if path is not None and toml_file is None and path != Path("config.toml"):
+        raise ConfigError(f"configuration file {path} does not exist")
+
+    class _Settings(ShopConfig, BaseSettings):  # type: ignore[misc]
+        model_config = SettingsConfigDict(
+            env_prefix="SHOP_",
+            env_nested_delimiter="__",
+            toml_file=toml_file,
+            extra="forbid",
+            frozen=True,
+        )
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    try:
+        settings = _Settings()
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+    except ValueError as exc:  # e.g. an environment value that is not valid JSON
+        raise ConfigError(f"invalid configuration: {exc}") from None
+    return ShopConfig.model_validate(settings.model_dump())
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        env = "SHOP_" + "__".join(str(part).upper() for part in error["loc"])
+        lines.append(f"  {key} (env {env}): {error['msg']}")
+    return "invalid configuration:\n" + "\n".join(lines)

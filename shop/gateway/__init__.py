@@ -1,0 +1,1 @@
+"""The gateway: middlewares every request passes through, in the order `middlewares()` lists."""

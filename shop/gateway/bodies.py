@@ -1,0 +1,72 @@
+"""Request bodies: size limit (413), JSON only (415), and parsing into pydantic models."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from shop.errors import BadRequest, FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+
+_WITH_BODY = {"POST", "PUT", "PATCH"}
+
+M = TypeVar("M")
+
+
+def body_limit_middleware(max_body_bytes: int) -> Any:
+    @web.middleware
+    async def body_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method in _WITH_BODY:
+            length = request.content_length
+            if length is not None and length > max_body_bytes:
+                raise PayloadTooLarge(f"The request body is larger than {max_body_bytes} bytes.")
+            if (length or request.headers.get("Transfer-Encoding")) and not _is_json(request):
+                raise UnsupportedMediaType("The request body must be JSON (application/json).")
+        return await handler(request)
+
+    return body_limits
+
+
+def _is_json(request: web.Request) -> bool:
+    content_type = request.content_type
+    return content_type == "application/json" or content_type.endswith("+json")
+
+
+async def read_json(request: web.Request) -> Any:
+    raw = await request.read()  # aiohttp enforces client_max_size here (413)
+    if not raw.strip():
+        raise BadRequest("The request body is empty; a JSON document is expected.")
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+
+
+def validation_failed(exc: ValidationError) -> ValidationFailed:
+    field_errors = [
+        FieldError(loc=tuple(e["loc"]), msg=_message(e)) for e in exc.errors(include_url=False)
+    ]
+    return ValidationFailed("The request body failed validation.", field_errors)
+
+
+def _message(error: Any) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown or read-only field"
+    return str(error["msg"])
+
+
+async def read_model(request: web.Request, model: type[M]) -> M:
+    data = await read_json(request)
+    return parse_model(data, model)
+
+
+def parse_model(data: Any, model: type[M]) -> M:
+    try:
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            return model.model_validate(data)  # type: ignore[return-value]
+        return TypeAdapter(model).validate_python(data)
+    except ValidationError as exc:
+        raise validation_failed(exc) from None

@@ -1,0 +1,99 @@
+"""The one error middleware: domain errors and aiohttp's own HTTP errors become problem
+documents by one table; anything unexpected is logged once with its request id and becomes
+a bare 500 that reveals nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from shop import errors
+from shop.gateway.context import TOKEN_SENT, request_id
+from shop.problems import problem_response
+
+log = logging.getLogger("shop.errors")
+
+STATUS_BY_ERROR: dict[type[errors.ShopError], int] = {
+    errors.BadRequest: 400,
+    errors.Unauthorized: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.ValidationFailed: 422,
+    errors.TooManyRequests: 429,
+    errors.BadGateway: 502,
+    errors.ServiceUnavailable: 503,
+    errors.UpstreamTimeout: 504,
+}
+
+INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
+
+
+def status_of(error: errors.ShopError) -> int:
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+    return 500
+
+
+def shop_error_response(request: web.Request, error: errors.ShopError) -> web.Response:
+    status = status_of(error)
+    headers: dict[str, str] = {}
+    problem_errors = None
+    if isinstance(error, errors.ValidationFailed):
+        problem_errors = [{"loc": list(e.loc), "msg": e.msg} for e in error.errors]
+    elif isinstance(error, errors.Unauthorized):
+        headers["WWW-Authenticate"] = (
+            INVALID_TOKEN_CHALLENGE if error.token_sent or request.get(TOKEN_SENT) else "Bearer"
+        )
+    elif isinstance(error, errors.TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
+    return problem_response(
+        status, error.detail, request_id=request_id(request), errors=problem_errors, headers=headers
+    )
+
+
+def http_error_response(request: web.Request, exc: web.HTTPException) -> web.Response:
+    status = exc.status
+    headers: dict[str, str] = {}
+    if status in (401, 403):
+        # Only aiohttp-jwt raises aiohttp's own 401/403 (our code raises domain errors): a
+        # token was sent and it was bad. The contract says 401 for that, with a challenge.
+        return problem_response(
+            401,
+            "The token is missing, invalid or expired.",
+            request_id=request_id(request),
+            headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
+        )
+    if status == 405 and "Allow" in exc.headers:
+        headers["Allow"] = exc.headers["Allow"]
+    detail = {
+        404: "No such resource.",
+        405: f"{request.method} is not allowed here.",
+        413: "The request body is too large.",
+    }.get(status, exc.reason)
+    return problem_response(status, detail, request_id=request_id(request), headers=headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.ShopError as error:
+        return shop_error_response(request, error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return http_error_response(request, exc)
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("unhandled error", extra={"request_id": request_id(request)})
+        return problem_response(
+            500, "Something went wrong on our side.", request_id=request_id(request)
+        )

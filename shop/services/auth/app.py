@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from shop.config import ShopConfig
+from shop.db import Database, Slot, database_context
+from shop.errors import ServiceUnavailable
+from shop.gateway.cors import enable_cors
+from shop.registry import Registry
+from shop.services import ServiceApps
+from shop.services.auth.accounts import Accounts
+from shop.services.auth.passwords import PasswordHashing
+from shop.services.auth.routes import ACCOUNTS, routes
+from shop.services.auth.store import MIGRATIONS, UserStore
+
+log = logging.getLogger("shop.auth")
+
+ADMIN_RETRY_SECONDS = 5.0
+
+
+def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
+    """`cfg` must carry resolved secrets (shop.app.resolve_secrets)."""
+    accounts = Slot[Accounts]("auth")
+    passwords = PasswordHashing()
+
+    def make_accounts(db: Database) -> Accounts:
+        return Accounts(
+            UserStore(db),
+            passwords,
+            registry,
+            jwt_secret=cfg.auth.jwt_secret,
+            issuer=cfg.auth.issuer,
+            token_ttl_seconds=cfg.auth.token_ttl_seconds,
+        )
+
+    async def admin_account(app: web.Application) -> AsyncIterator[None]:
+        async def ensure() -> bool:
+            try:
+                return await accounts.get().ensure_admin(cfg.auth.admin_email, cfg.auth.admin_password)
+            except ServiceUnavailable:
+                return False
+
+        async def keep_trying() -> None:
+            while not await ensure():
+                log.warning("customers unavailable; admin account not created yet")
+                await asyncio.sleep(ADMIN_RETRY_SECONDS)
+
+        task = None if await ensure() else asyncio.create_task(keep_trying())
+        yield
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        passwords.close()
+
+    app = web.Application()
+    app[ACCOUNTS] = accounts
+    app.add_routes(routes)
+    enable_cors(app, cfg.gateway.cors_origins)
+    app.cleanup_ctx.append(database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts))
+    app.cleanup_ctx.append(admin_account)
+    return ServiceApps("auth", app)

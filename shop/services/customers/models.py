@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shop.validation import Email
+
+Text = Field(default="", max_length=500)
+
+
+class ProfileFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    address: str = Text
+    city: str = Text
+    mobile: str = Field(default="", max_length=40)
+    preferences: str = Text
+    location: str = Text
+    sex: str = Field(default="", max_length=40)
+    interests: str = Text
+
+
+class CustomerCreate(ProfileFields):
+    name: str = Field(min_length=1, max_length=200)
+    email: Email
+
+
+class CustomerUpdate(BaseModel):
+    """Partial update: only fields sent are changed. `id` and `email` are not here, so
+    sending them is a 422 (extra="forbid")."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=500)
+    mobile: str | None = Field(default=None, max_length=40)
+    preferences: str | None = Field(default=None, max_length=500)
+    location: str | None = Field(default=None, max_length=500)
+    sex: str | None = Field(default=None, max_length=40)
+    interests: str | None = Field(default=None, max_length=500)
+
+
+class Customer(BaseModel):
+    id: int
+    name: str
+    email: str
+    address: str
+    city: str
+    mobile: str
+    preferences: str
+    location: str
+    sex: str
+    interests: str
+    created_at: str
+    updated_at: str

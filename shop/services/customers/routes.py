@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from aiohttp import web
+
+from shop.db import Slot
+from shop.gateway.bodies import read_model
+from shop.gateway.context import require_admin, require_caller, require_owner_or_admin
+from shop.jsonutil import json_response
+from shop.paging import Page
+from shop.services.customers.models import CustomerCreate, CustomerUpdate
+from shop.services.customers.store import CustomerStore
+
+STORES = web.AppKey("customer_stores", Slot[CustomerStore])
+
+routes = web.RouteTableDef()
+internal_routes = web.RouteTableDef()
+
+
+def _store(request: web.Request) -> CustomerStore:
+    return request.config_dict[STORES].get()
+
+
+def _id(request: web.Request) -> int:
+    raw = request.match_info["customer_id"]
+    if not raw.isdigit():
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+@routes.get("")
+async def list_customers(request: web.Request) -> web.Response:
+    require_admin(request)
+    page = Page.from_request(request)
+    customers, total = await _store(request).list(page.limit, page.offset)
+    return json_response(customers, headers=page.headers(request, total))
+
+
+@routes.post("")
+async def create_customer(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await read_model(request, CustomerCreate)
+    customer = await _store(request).create(data)
+    return json_response(customer, status=201, headers={"Location": f"/api/customers/{customer.id}"})
+
+
+@routes.get("/me")
+async def my_profile(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    return json_response(await _store(request).get(caller.user_id))
+
+
+@routes.get("/{customer_id}")
+async def get_customer(request: web.Request) -> web.Response:
+    customer_id = _id(request)
+    require_owner_or_admin(request, customer_id, "Customer")
+    return json_response(await _store(request).get(customer_id))
+
+
+@routes.put("/{customer_id}")
+@routes.patch("/{customer_id}")
+async def update_customer(request: web.Request) -> web.Response:
+    customer_id = _id(request)
+    require_owner_or_admin(request, customer_id, "Customer")
+    changes = await read_model(request, CustomerUpdate)
+    return json_response(await _store(request).update(customer_id, changes))
+
+
+@routes.delete("/{customer_id}")
+async def delete_customer(request: web.Request) -> web.Response:
+    require_admin(request)
+    await _store(request).delete(_id(request))
+    return web.Response(status=204)
+
+
+@internal_routes.post("")
+async def internal_create(request: web.Request) -> web.Response:
+    data = await read_model(request, CustomerCreate)
+    return json_response(await _store(request).create(data), status=201)
+
+
+@internal_routes.delete("/{customer_id}")
+async def internal_delete(request: web.Request) -> web.Response:
+    await _store(request).delete(_id(request))
+    return web.Response(status=204)

@@ -1,0 +1,90 @@
+"""The customers database: parameterised SQL only; returns models, raises domain errors."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from shop.db import Database, Migration, utc_now
+from shop.errors import Conflict, NotFound
+from shop.services.customers.models import Customer, CustomerCreate, CustomerUpdate
+
+MIGRATIONS: list[Migration] = [
+    """
+    CREATE TABLE customers (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        name        TEXT NOT NULL,
+        email       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        address     TEXT NOT NULL DEFAULT '',
+        city        TEXT NOT NULL DEFAULT '',
+        mobile      TEXT NOT NULL DEFAULT '',
+        preferences TEXT NOT NULL DEFAULT '',
+        location    TEXT NOT NULL DEFAULT '',
+        sex         TEXT NOT NULL DEFAULT '',
+        interests   TEXT NOT NULL DEFAULT '',
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL
+    );
+    """,
+]
+
+_COLUMNS = "id, name, email, address, city, mobile, preferences, location, sex, interests, created_at, updated_at"
+_PROFILE_FIELDS = ("name", "address", "city", "mobile", "preferences", "location", "sex", "interests")
+
+
+def _customer(row: sqlite3.Row) -> Customer:
+    return Customer(**dict(row))
+
+
+class CustomerStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def create(self, data: CustomerCreate) -> Customer:
+        now = utc_now()
+        values = data.model_dump()
+        try:
+            async with self.db.transaction() as conn:
+                cursor = await conn.execute(
+                    "INSERT INTO customers (name, email, address, city, mobile, preferences, location,"
+                    " sex, interests, created_at, updated_at)"
+                    " VALUES (:name, :email, :address, :city, :mobile, :preferences, :location,"
+                    " :sex, :interests, :now, :now)",
+                    {**values, "now": now},
+                )
+                customer_id = cursor.lastrowid
+        except sqlite3.IntegrityError:
+            raise Conflict("A customer with this email already exists.") from None
+        return await self.get(int(customer_id))  # type: ignore[arg-type]
+
+    async def get(self, customer_id: int) -> Customer:
+        row = await self.db.fetch_one(f"SELECT {_COLUMNS} FROM customers WHERE id = ?", (customer_id,))
+        if row is None:
+            raise NotFound("Customer not found.")
+        return _customer(row)
+
+    async def list(self, limit: int, offset: int) -> tuple[list[Customer], int]:
+        rows = await self.db.fetch_all(
+            f"SELECT {_COLUMNS} FROM customers ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
+        )
+        total = await self.db.fetch_value("SELECT COUNT(*) FROM customers")
+        return [_customer(row) for row in rows], int(total)
+
+    async def update(self, customer_id: int, changes: CustomerUpdate) -> Customer:
+        fields = {k: v for k, v in changes.model_dump(exclude_unset=True).items() if v is not None}
+        if fields:
+            # Column names come from the fixed tuple above, never from the request.
+            assignments = ", ".join(f"{name} = :{name}" for name in _PROFILE_FIELDS if name in fields)
+            async with self.db.transaction() as conn:
+                cursor = await conn.execute(
+                    f"UPDATE customers SET {assignments}, updated_at = :now WHERE id = :id",
+                    {**fields, "now": utc_now(), "id": customer_id},
+                )
+                if cursor.rowcount == 0:
+                    raise NotFound("Customer not found.")
+        return await self.get(customer_id)
+
+    async def delete(self, customer_id: int) -> None:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute("DELETE FROM customers WHERE id = ?", (customer_id,))
+            if cursor.rowcount == 0:
+                raise NotFound("Customer not found.")

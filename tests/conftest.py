@@ -1,0 +1,88 @@
+"""Shared fixtures: every test builds the real app on its own temporary databases."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from shop.app import create_app
+from shop.config import ShopConfig
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-password-for-tests"
+JWT_SECRET = "test-secret-" + "x" * 40
+
+_emails = itertools.count(1)
+
+
+def make_config(data_dir: Path, **sections: dict[str, Any]) -> ShopConfig:
+    """A config on `data_dir` with limits high enough not to get in a test's way."""
+    base: dict[str, dict[str, Any]] = {
+        "data": {"dir": str(data_dir)},
+        "auth": {"jwt_secret": JWT_SECRET, "admin_email": ADMIN_EMAIL, "admin_password": ADMIN_PASSWORD},
+        "gateway": {"rate_limit_per_second": 10_000, "rate_limit_burst": 10_000, "auth_rate_limit_per_minute": 10_000},
+        "dispatcher": {"retry_base_seconds": 0.01},
+        "internal": {"service_token": "test-service-token-" + "y" * 30},
+    }
+    for name, changes in sections.items():
+        base[name] = {**base.get(name, {}), **changes}
+    return ShopConfig.model_validate(base)
+
+
+@pytest.fixture
+def cfg(tmp_path: Path) -> ShopConfig:
+    return make_config(tmp_path / "data")
+
+
+@dataclass
+class User:
+    id: int
+    email: str
+    token: str
+    password: str = "password-123"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+
+class Api:
+    """A test client that knows how to make users and call as them."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    async def register(self, name: str = "Test Customer", **fields: Any) -> User:
+        email = fields.pop("email", None) or f"customer{next(_emails)}@example.com"
+        password = fields.pop("password", "password-123")
+        response = await self.client.post(
+            "/api/auth/register", json={"name": name, "email": email, "password": password, **fields}
+        )
+        assert response.status == 201, await response.text()
+        body = await response.json()
+        return User(body["user"]["id"], email, body["token"], password)
+
+    async def login(self, email: str, password: str) -> User:
+        response = await self.client.post("/api/auth/login", json={"email": email, "password": password})
+        assert response.status == 200, await response.text()
+        body = await response.json()
+        return User(body["user"]["id"], email, body["token"], password)
+
+    async def admin(self) -> User:
+        return await self.login(ADMIN_EMAIL, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Callable[..., Awaitable[TestClient]], cfg: ShopConfig) -> TestClient:
+    return await aiohttp_client(create_app(cfg))
+
+
+@pytest.fixture
+def api(client: TestClient) -> Api:
+    return Api(client)
