@@ -86,3 +86,20 @@ async def client(aiohttp_client: Callable[..., Awaitable[TestClient]], cfg: Shop
 @pytest.fixture
 def api(client: TestClient) -> Api:
     return Api(client)
+
+
+MakeApi = Callable[..., Awaitable[Api]]
+
+
+@pytest.fixture
+def make_api(aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_path: Path) -> MakeApi:
+    """An Api on an app built from make_config(**sections), for tests that need other
+    limits or a split deployment: `await make_api(gateway={"rate_limit_burst": 3})`."""
+
+    async def make(only: list[str] | None = None, data_dir: Path | None = None, **sections: dict[str, Any]) -> Api:
+        # `only`: the services this process runs (create_app's `services`); the `services`
+        # keyword is the config section that makes a service remote.
+        cfg = make_config(data_dir or tmp_path / "data", **sections)
+        return Api(await aiohttp_client(create_app(cfg, only)))
+
+    return make
