@@ -1,0 +1,224 @@
+"""Products: request bodies (extra="forbid", no read-only fields), the product as clients see
+it, list filters, and the stock-reservation types the orders service uses.
+
+Money is exact: a request's `price` is a JSON number with at most two decimals and becomes
+integer cents in the store; the response's `price` is cents / 100, which prints with at most
+two decimals. `additional_info` is free text (a string); structured facts belong in
+`specifications`, an object of string -> string.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from shop.errors import FieldError, ValidationFailed
+
+MAX_PRICE = Decimal("1000000.00")
+MAX_STOCK = 1_000_000_000
+MAX_ID = 2**63 - 1  # SQLite's INTEGER range: anything larger cannot be a product id
+
+
+def _json_number(value: Any) -> Any:
+    # JSON numbers only: a string "19.99" or a boolean is a client bug, not a price.
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        raise PydanticCustomError("number_type", "must be a number")
+    return value
+
+
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_json_number),
+    Field(gt=0, le=MAX_PRICE, decimal_places=2),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": 0, "maximum": float(MAX_PRICE), "multipleOf": 0.01}),
+]
+
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. USD")]
+
+# Letters, digits and . _ - so a SKU is safe in URLs, filenames and barcodes alike.
+Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+
+Rating = Annotated[float, Field(strict=True, ge=0, le=5)]
+Stock = Annotated[int, Field(strict=True, ge=0, le=MAX_STOCK)]
+
+_IMAGE_URL = re.compile(r"^(https?://[^\s/]+[^\s]*|/[^\s/][^\s]*)$")
+
+
+def _image_url(value: str) -> str:
+    if not _IMAGE_URL.fullmatch(value):
+        raise PydanticCustomError("image_url", "must be an http(s) URL or a path on this site starting with /")
+    return value
+
+
+ImageUrl = Annotated[str, Field(max_length=2000), AfterValidator(_image_url)]
+Images = Annotated[list[ImageUrl], Field(max_length=20)]
+Specifications = Annotated[dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[str, Field(max_length=1000)]], Field(max_length=100)]
+
+
+class Review(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    user: str = Field(min_length=1, max_length=200)
+    rating: int = Field(strict=True, ge=0, le=5, description="whole stars, 0 to 5")
+    comment: str = Field(default="", max_length=5000)
+
+
+Reviews = Annotated[list[Review], Field(max_length=200)]
+
+
+class ProductCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    price: Price
+    currency: Currency = "USD"
+    stock_quantity: Stock = 0
+    category: str = Field(default="", max_length=100)
+    brand: str = Field(default="", max_length=100)
+    sku: Sku
+    images: Images = []
+    ratings: Rating = 0.0
+    reviews: Reviews = []
+    additional_info: str = Field(default="", max_length=5000)
+    specifications: Specifications = {}
+    model: str = Field(default="", max_length=100)
+
+
+class ProductUpdate(BaseModel):
+    """Partial update (PUT and PATCH alike): only the fields sent change. `id`, `created_at`
+    and `updated_at` are not here, so sending them is a 422 (extra="forbid")."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=5000)
+    price: Price | None = None
+    currency: Currency | None = None
+    stock_quantity: Stock | None = None
+    category: str | None = Field(default=None, max_length=100)
+    brand: str | None = Field(default=None, max_length=100)
+    sku: Sku | None = None
+    images: Images | None = None
+    ratings: Rating | None = None
+    reviews: Reviews | None = None
+    additional_info: str | None = Field(default=None, max_length=5000)
+    specifications: Specifications | None = None
+    model: str | None = Field(default=None, max_length=100)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nulls(cls, value: Any) -> Any:
+        # None only marks "not sent"; an explicit null would silently change nothing.
+        if value is None:
+            raise PydanticCustomError("null_value", "may not be null; leave the field out to keep it")
+        return value
+
+
+class Product(BaseModel):
+    id: int
+    name: str
+    description: str
+    price: float
+    currency: str
+    stock_quantity: int
+    category: str
+    brand: str
+    sku: str
+    images: list[str]
+    ratings: float
+    reviews: list[Review]
+    additional_info: str
+    specifications: dict[str, str]
+    model: str
+    created_at: str
+    updated_at: str
+
+    @property
+    def price_cents(self) -> int:
+        """The exact price in cents (price is cents / 100, so this round trip is exact)."""
+        return round(self.price * 100)
+
+
+Sort = Literal["name", "-name", "price", "-price", "-created_at"]
+
+
+class ProductFilters(BaseModel):
+    """`GET /api/products` query parameters. `in_stock=false` lists only products that are
+    out of stock; leave it out to list both."""
+
+    model_config = ConfigDict(extra="ignore")  # paging and unknown parameters are not filters
+
+    q: str | None = Field(default=None, max_length=200)
+    category: str | None = Field(default=None, max_length=100)
+    brand: str | None = Field(default=None, max_length=100)
+    min_price: Decimal | None = Field(default=None, ge=0, le=MAX_PRICE)
+    max_price: Decimal | None = Field(default=None, ge=0, le=MAX_PRICE)
+    in_stock: bool | None = None
+    sort: Sort | None = None
+
+
+# -- stock reservations (the orders service's view) -----------------------------------------
+
+# Safe as a URL path segment (the remote client puts it in one): no "/", no "." or "..".
+_RESERVATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+ReservationId = Annotated[str, Field(pattern=_RESERVATION_ID_PATTERN)]
+_RESERVATION_ID = re.compile(_RESERVATION_ID_PATTERN)
+MAX_LINE_QUANTITY = 1_000_000
+MAX_LINES = 500
+
+
+def check_reservation_id(reservation_id: str) -> None:
+    if not isinstance(reservation_id, str) or not _RESERVATION_ID.fullmatch(reservation_id):
+        raise ValidationFailed(
+            "A reservation id is 1-128 letters, digits or . _ : - and starts with a letter or digit.",
+            [FieldError(("reservation_id",), "invalid reservation id")],
+        )
+
+
+@dataclass(frozen=True)
+class StockLine:
+    product_id: int
+    quantity: int
+
+
+class StockLineIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Any integer: an id that cannot exist is "not found", as for the local client.
+    product_id: int = Field(strict=True)
+    quantity: int = Field(strict=True, ge=1, le=MAX_LINE_QUANTITY)
+
+
+class ReservationRequest(BaseModel):
+    """Body of POST /internal/products/reservations."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reservation_id: ReservationId
+    lines: Annotated[list[StockLineIn], Field(min_length=1, max_length=MAX_LINES)]
+
+
+class ReservationOutcome(BaseModel):
+    """Answer of POST /internal/products/reservations. A refused reservation is an outcome
+    of this RPC, not a transport failure, so it comes back as data the remote client turns
+    into the same domain error the local one raises."""
+
+    status: Literal["reserved", "not_found", "out_of_stock"]
+    products: list[Product] = []
+    product_id: int | None = None
+    available: int | None = None
+    requested: int | None = None

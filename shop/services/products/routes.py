@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import re
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from shop.db import Slot
+from shop.errors import FieldError, NotFound, ValidationFailed
+from shop.gateway.bodies import read_model
+from shop.gateway.context import require_admin
+from shop.jsonutil import json_response
+from shop.paging import Page
+from shop.services.products.models import (
+    MAX_ID,
+    ProductCreate,
+    ProductFilters,
+    ProductUpdate,
+    ReservationOutcome,
+    ReservationRequest,
+    StockLine,
+)
+from shop.services.products.errors import NotEnoughStock, ProductMissing
+from shop.services.products.store import ProductStore
+
+STORES = web.AppKey("product_stores", Slot[ProductStore])
+
+routes = web.RouteTableDef()
+internal_routes = web.RouteTableDef()
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+MAX_IDS_PER_LOOKUP = 500
+
+
+def _store(request: web.Request) -> ProductStore:
+    return request.config_dict[STORES].get()
+
+
+def _id(request: web.Request) -> int:
+    """A path id that is not a product id at all is simply a product that does not exist."""
+    raw = request.match_info["product_id"]
+    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_ID:
+        raise NotFound("Product not found.")
+    return int(raw)
+
+
+def _filters(request: web.Request) -> ProductFilters:
+    try:
+        return ProductFilters.model_validate(dict(request.query))
+    except ValidationError as exc:
+        raise ValidationFailed(
+            "The query parameters failed validation.",
+            [FieldError(("query", *e["loc"]), str(e["msg"])) for e in exc.errors(include_url=False)],
+        ) from None
+
+
+@routes.get("")
+async def list_products(request: web.Request) -> web.Response:
+    filters = _filters(request)
+    page = Page.from_request(request)
+    products, total = await _store(request).search(filters, page.limit, page.offset)
+    return json_response(products, headers=page.headers(request, total))
+
+
+@routes.post("")
+async def create_product(request: web.Request) -> web.Response:
+    require_admin(request)
+    data = await read_model(request, ProductCreate)
+    product = await _store(request).create(data)
+    return json_response(product, status=201, headers={"Location": f"/api/products/{product.id}"})
+
+
+@routes.get("/{product_id}")
+async def get_product(request: web.Request) -> web.Response:
+    return json_response(await _store(request).get(_id(request)))
+
+
+@routes.put("/{product_id}")
+@routes.patch("/{product_id}")
+async def update_product(request: web.Request) -> web.Response:
+    require_admin(request)
+    product_id = _id(request)
+    changes = await read_model(request, ProductUpdate)
+    return json_response(await _store(request).update(product_id, changes))
+
+
+@routes.delete("/{product_id}")
+async def delete_product(request: web.Request) -> web.Response:
+    require_admin(request)
+    await _store(request).delete(_id(request))
+    return web.Response(status=204)
+
+
+# -- service-to-service (/internal/products, service credential required) ---------------------
+
+
+@internal_routes.get("")
+async def internal_get_many(request: web.Request) -> web.Response:
+    ids = _ids_param(request.query.get("ids", ""))
+    products = await _store(request).get_many(ids)
+    return json_response([products[i] for i in sorted(products)])
+
+
+@internal_routes.post("/reservations")
+async def internal_reserve(request: web.Request) -> web.Response:
+    body = await read_model(request, ReservationRequest)
+    lines = [StockLine(line.product_id, line.quantity) for line in body.lines]
+    try:
+        products = await _store(request).reserve(body.reservation_id, lines)
+    except NotEnoughStock as exc:
+        outcome = ReservationOutcome(
+            status="out_of_stock", product_id=exc.product_id, available=exc.available, requested=exc.requested
+        )
+    except ProductMissing as exc:
+        outcome = ReservationOutcome(status="not_found", product_id=exc.product_id)
+    else:
+        outcome = ReservationOutcome(status="reserved", products=products)
+    return json_response(outcome)
+
+
+@internal_routes.delete("/reservations/{reservation_id}")
+async def internal_release(request: web.Request) -> web.Response:
+    await _store(request).release(request.match_info["reservation_id"])
+    return web.Response(status=204)
+
+
+def _ids_param(raw: str) -> list[int]:
+    parts = [part.strip() for part in raw.split(",") if part.strip()]
+    if not parts or len(parts) > MAX_IDS_PER_LOOKUP or not all(_DIGITS.fullmatch(p) for p in parts):
+        raise ValidationFailed(
+            f"ids must be 1 to {MAX_IDS_PER_LOOKUP} comma-separated product ids.",
+            [FieldError(("query", "ids"), "must be comma-separated integers")],
+        )
+    return [int(part) for part in parts]
