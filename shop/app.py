@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Collection
+from pathlib import Path
 
 from aiohttp import web
 
@@ -24,6 +25,8 @@ from shop.services import ServiceApps
 from shop.services.auth import app as auth_app
 from shop.services.customers import app as customers_app
 from shop.services.customers.client import CUSTOMERS
+from shop.services.products import app as products_app
+from shop.services.products.client import PRODUCTS
 
 CONFIG = web.AppKey("config", ShopConfig)
 HEALTH_CHECK_INTERVAL = 5.0
@@ -32,9 +35,10 @@ HEALTH_CHECK_INTERVAL = 5.0
 # the admin's customer profile).
 LOCAL_FACTORIES = {
     "customers": customers_app.create_app,
+    "products": products_app.create_app,
     "auth": auth_app.create_app,
 }
-REMOTE_KEYS = {"customers": CUSTOMERS}
+REMOTE_KEYS = {"customers": CUSTOMERS, "products": PRODUCTS}
 
 
 def resolve_secrets(cfg: ShopConfig) -> ShopConfig:
@@ -77,6 +81,7 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     app.on_response_prepare.append(add_rate_limit_headers)
     app.add_routes(ops_routes)
     enable_cors(app, cfg.gateway.cors_origins)
+    app.router.add_static("/static", Path(__file__).parent / "web" / "static")
 
     for name, url in ((n, s.url) for n, s in cfg.services.items()):
         if name in REMOTE_KEYS:
