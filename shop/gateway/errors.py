@@ -61,18 +61,21 @@ def shop_error_response(request: web.Request, error: errors.ShopError) -> web.Re
 def http_error_response(request: web.Request, exc: web.HTTPException) -> web.Response:
     status = exc.status
     headers: dict[str, str] = {}
-    if status in (401, 403):
-        # Only aiohttp-jwt raises aiohttp's own 401/403 (our code raises domain errors): a
-        # token was sent and it was bad. The contract says 401 for that, with a challenge.
+    if status == 401:
+        # Only aiohttp-jwt raises aiohttp's own 401 (our code raises domain errors): a token
+        # was sent and it was bad. The contract wants a challenge naming that.
         return problem_response(
             401,
             "The token is missing, invalid or expired.",
             request_id=request_id(request),
             headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
         )
+    # aiohttp's own 403 comes from aiohttp-cors refusing a preflight (aiohttp-jwt would
+    # only raise one for revoked tokens, which we do not use): not an authentication error.
     if status == 405 and "Allow" in exc.headers:
         headers["Allow"] = exc.headers["Allow"]
     detail = {
+        403: "This request is not allowed (a CORS preflight: its origin, method or headers).",
         404: "No such resource.",
         405: f"{request.method} is not allowed here.",
         413: "The request body is too large.",
