@@ -22,6 +22,7 @@ from pydantic import (
     Field,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -169,6 +170,12 @@ class ProductFilters(BaseModel):
     max_price: Decimal | None = Field(default=None, ge=0, le=MAX_PRICE)
     in_stock: bool | None = None
     sort: Sort | None = None
+
+    @model_validator(mode="after")
+    def _price_range(self) -> ProductFilters:
+        if self.min_price is not None and self.max_price is not None and self.min_price > self.max_price:
+            raise PydanticCustomError("price_range", "min_price must not be greater than max_price")
+        return self
 
 
 # -- stock reservations (the orders service's view) -----------------------------------------

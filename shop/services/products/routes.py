@@ -46,7 +46,8 @@ def _id(request: web.Request) -> int:
 
 def _filters(request: web.Request) -> ProductFilters:
     try:
-        return ProductFilters.model_validate(dict(request.query))
+        # An empty parameter (?min_price=, as HTML forms send) means "no filter".
+        return ProductFilters.model_validate({k: v for k, v in request.query.items() if v != ""})
     except ValidationError as exc:
         raise ValidationFailed(
             "The query parameters failed validation.",
