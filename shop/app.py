@@ -23,6 +23,7 @@ from shop.registry import Registry
 from shop.secrets import persistent_secret
 from shop.services import ServiceApps
 from shop.services.auth import app as auth_app
+from shop.services.auth.client import AUTH
 from shop.services.customers import app as customers_app
 from shop.services.customers.client import CUSTOMERS
 from shop.services.products import app as products_app
@@ -38,7 +39,7 @@ LOCAL_FACTORIES = {
     "products": products_app.create_app,
     "auth": auth_app.create_app,
 }
-REMOTE_KEYS = {"customers": CUSTOMERS, "products": PRODUCTS}
+REMOTE_KEYS = {"auth": AUTH, "customers": CUSTOMERS, "products": PRODUCTS}
 
 
 def resolve_secrets(cfg: ShopConfig) -> ShopConfig:

@@ -14,6 +14,7 @@ from shop.gateway.cors import enable_cors
 from shop.registry import Registry
 from shop.services import ServiceApps
 from shop.services.auth.accounts import Accounts
+from shop.services.auth.client import AUTH
 from shop.services.auth.passwords import PasswordHashing
 from shop.services.auth.routes import ACCOUNTS, routes
 from shop.services.auth.store import MIGRATIONS, UserStore
@@ -64,4 +65,5 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts))
     app.cleanup_ctx.append(admin_account)
+    registry.register_local(AUTH, None, accounts.ping)
     return ServiceApps("auth", app)

@@ -1,0 +1,90 @@
+"""Operations endpoints: /health, /ready, /api/registry and /metrics."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime
+
+import jwt
+
+from tests.assertions import problem
+from tests.conftest import JWT_SECRET, Api, MakeApi
+
+
+async def test_health(api: Api) -> None:
+    response = await api.client.get("/health")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok"}
+
+
+async def test_ready_lists_every_local_service(api: Api) -> None:
+    response = await api.client.get("/ready")
+    assert response.status == 200, await response.text()
+    body = await response.json()
+    assert body["status"] == "ready"
+    assert {"auth", "customers"} <= set(body["checks"])
+    assert all(ok is True for ok in body["checks"].values()), body
+
+
+async def test_ready_is_503_naming_a_remote_service_that_is_down(make_api: MakeApi, unused_tcp_port: int) -> None:
+    api = await make_api(services={"customers": {"url": f"http://127.0.0.1:{unused_tcp_port}"}})
+    response = await api.client.get("/ready")
+    body = await problem(response, 503)
+    assert "customers" in body["detail"]
+    assert body["checks"]["customers"] is False
+    assert body["checks"]["auth"] is True
+
+
+async def test_registry_needs_an_admin(api: Api) -> None:
+    response = await api.client.get("/api/registry")
+    await problem(response, 401)
+    user = await api.register()
+    await problem(await api.client.get("/api/registry", headers=user.headers), 403)
+
+
+async def test_registry_lists_services(api: Api) -> None:
+    admin = await api.admin()
+    response = await api.client.get("/api/registry", headers=admin.headers)
+    assert response.status == 200
+    entries = await response.json()
+    assert isinstance(entries, list)
+    by_name = {entry["name"]: entry for entry in entries}
+    assert {"auth", "customers"} <= set(by_name)
+    for entry in entries:
+        assert set(entry) == {"name", "location", "healthy", "checked_at"}
+        assert entry["location"] == "local" and entry["healthy"] is True
+        datetime.fromisoformat(entry["checked_at"].replace("Z", "+00:00"))
+
+
+async def test_registry_shows_a_remote_url_and_its_health(make_api: MakeApi, unused_tcp_port: int) -> None:
+    url = f"http://127.0.0.1:{unused_tcp_port}"
+    api = await make_api(services={"customers": {"url": url}})
+    await api.client.get("/ready")  # a check finds it down
+    token = admin_token_without_customers()
+    response = await api.client.get("/api/registry", headers={"Authorization": f"Bearer {token}"})
+    by_name = {entry["name"]: entry for entry in await response.json()}
+    assert by_name["customers"]["location"] == url and by_name["customers"]["healthy"] is False
+
+
+def admin_token_without_customers() -> str:
+    # With customers down no admin account exists yet; a token with the admin role stands in.
+    now = int(time.time())
+    claims = {
+        "sub": "1", "email": "admin@example.com", "role": "admin",
+        "iat": now, "exp": now + 60, "iss": "shop", "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
+
+
+async def test_metrics_on_loopback_is_prometheus_text(api: Api) -> None:
+    await api.client.get("/health")
+    await api.client.get("/api/customers/me")
+    response = await api.client.get("/metrics")
+    assert response.status == 200
+    assert response.content_type == "text/plain"
+    text = await response.text()
+    assert "# TYPE shop_http_requests_total counter" in text
+    assert 'shop_http_requests_total{method="GET",route="/health",status="200"}' in text
+    assert 'route="/api/customers/me",status="401"' in text
+    assert "shop_http_request_duration_seconds_bucket" in text
