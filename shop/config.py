@@ -73,7 +73,15 @@ class BusConfig(Section):
     topic: str = "order-events"
     # Off by default: some Kafka-protocol brokers (tansu) reject InitProducerId.
     enable_idempotence: bool = False
-    # The memory bus hands an event to a failing handler this many times before parking it.
+    client_id: str = "shop"
+    # Bounds a publish (and a connect) while the broker is down: BusUnavailable, not a hang.
+    request_timeout_ms: int = Field(10_000, ge=100)
+    # Kafka brokers refuse less than their group.min.session.timeout.ms (6000 by default);
+    # tansu holds a group join for half of it, so it is also the consumer's start-up delay.
+    session_timeout_ms: int = Field(10_000, ge=1000)
+    # A handler that raises gets the event again after this, doubling per attempt (max 5 s)...
+    retry_backoff_ms: int = Field(100, ge=0)
+    # ...up to this many deliveries in all; then the event is parked and consumption moves on.
     max_deliveries: int = Field(5, ge=1)
 
 

@@ -1,0 +1,68 @@
+"""The event bus: one small protocol, two brokers (memory.py for one process and tests,
+kafka.py for the real thing), chosen by `[bus] kind`.
+
+Delivery is at least once. A handler that raises gets the event again after a short
+backoff, up to `[bus] max_deliveries` times; then the event is parked (see `parked()`) and
+consumption moves on. Every consumer group gets every event of a topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from shop.bus.envelope import Envelope
+from shop.config import BusConfig
+
+__all__ = ["Bus", "BusUnavailable", "Envelope", "Handler", "ParkedEvent", "create_bus"]
+
+Handler = Callable[[Envelope], Awaitable[None]]
+
+
+class BusUnavailable(Exception):
+    """A publish could not be acknowledged by the broker (down, unreachable, timed out)."""
+
+
+@dataclass(frozen=True)
+class ParkedEvent:
+    """An event a handler failed on `attempts` times; kept for an operator to look at."""
+
+    envelope: Envelope
+    group: str
+    error: str  # the last failure, "ExceptionType: message"
+    attempts: int
+    parked_at: str  # RFC 3339 UTC
+    topic: str = ""
+
+
+class Bus(Protocol):
+    async def start(self) -> None:
+        """Connect and start every subscription's consumer."""
+
+    async def stop(self) -> None:
+        """Stop the consumers first, then the producer; publish raises afterwards."""
+
+    async def publish(self, topic: str, key: str, envelope: Envelope) -> None:
+        """Return once the broker acknowledged the event; raise BusUnavailable otherwise.
+        Events with the same key are delivered in the order they were published."""
+
+    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
+        """Before start(): `handler` gets every event of `topic` once for `group`."""
+
+    async def ping(self) -> bool:
+        """Whether the broker is reachable now (for /ready)."""
+
+    def parked(self) -> list[ParkedEvent]:
+        """Events handlers gave up on, oldest first."""
+
+
+def create_bus(cfg: BusConfig) -> Bus:
+    # Imported here because both modules import this one for the protocol and errors.
+    if cfg.kind == "kafka":
+        from shop.bus.kafka import KafkaBus
+
+        return KafkaBus(cfg)
+    from shop.bus.memory import MemoryBus
+
+    return MemoryBus(cfg)

@@ -1,0 +1,84 @@
+"""Handing one event to one subscriber: retry with backoff, then park. Both buses use it,
+so a handler behaves the same on the memory bus in tests as on Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from shop.bus import Handler, ParkedEvent
+from shop.bus.envelope import Envelope
+from shop.config import BusConfig
+
+log = logging.getLogger("shop.bus")
+
+MAX_BACKOFF_SECONDS = 5.0
+# Parked events are kept in memory for an operator; beyond this the oldest are forgotten
+# (they are in the error log) rather than growing without bound.
+MAX_PARKED = 10_000
+MAX_ERROR_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Subscription:
+    topic: str
+    group: str
+    handler: Handler
+
+
+def describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= MAX_ERROR_CHARS else text[: MAX_ERROR_CHARS - 1] + "…"
+
+
+class Deliverer:
+    """Runs a subscription's handler on an event until it succeeds or has failed
+    `max_deliveries` times; remembers what it parked."""
+
+    def __init__(self, cfg: BusConfig) -> None:
+        self._max_deliveries = cfg.max_deliveries
+        self._backoff = cfg.retry_backoff_ms / 1000
+        self._parked: deque[ParkedEvent] = deque(maxlen=MAX_PARKED)
+
+    def parked(self) -> list[ParkedEvent]:
+        return list(self._parked)
+
+    async def deliver(self, subscription: Subscription, envelope: Envelope) -> bool:
+        """True once the handler succeeded; False when the event was parked."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await subscription.handler(envelope)
+                return True
+            except Exception as exc:  # any failure of a handler is retried, then parked
+                # Logged without envelope.data: it is the order, with the customer's details.
+                fields = {
+                    "event_id": envelope.event_id,
+                    "event_type": envelope.type,
+                    "topic": subscription.topic,
+                    "group": subscription.group,
+                    "attempt": attempt,
+                    "error": describe(exc),
+                }
+                if attempt >= self._max_deliveries:
+                    self._park(subscription, envelope, exc, attempt)
+                    log.error("event parked: the handler failed on every delivery", extra=fields)
+                    return False
+                log.warning("handler failed; the event will be delivered again", extra=fields)
+            await asyncio.sleep(min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
+
+    def _park(self, subscription: Subscription, envelope: Envelope, exc: Exception, attempts: int) -> None:
+        self._parked.append(
+            ParkedEvent(
+                envelope=envelope,
+                group=subscription.group,
+                error=describe(exc),
+                attempts=attempts,
+                parked_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                topic=subscription.topic,
+            )
+        )
