@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from shop.db import Slot
 from shop.errors import BadGateway
 from shop.registry import RemoteEndpoint, ServiceKey
-from shop.services.products.models import Product, ReservationOutcome, StockLine, check_reservation_id
+from shop.services.products.models import MAX_ID, Product, ReservationOutcome, StockLine, check_reservation_id
 from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.store import ProductStore
 
@@ -63,7 +63,7 @@ class RemoteProductsClient:
         self._endpoint = endpoint
 
     async def get_many(self, ids: Collection[int]) -> dict[int, Product]:
-        wanted = sorted(set(ids))
+        wanted = sorted({i for i in ids if 1 <= i <= MAX_ID})  # no other id can exist
         found: dict[int, Product] = {}
         # A few hundred ids per call keeps the query string a sane length.
         for start in range(0, len(wanted), IDS_PER_CALL):
