@@ -19,6 +19,7 @@ from shop.gateway.errors import error_middleware
 from shop.gateway.ratelimit import add_rate_limit_headers, rate_limit_middleware
 from shop.metrics import Metrics
 from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
+from shop.openapi.routes import setup_docs
 from shop.registry import Registry
 from shop.secrets import persistent_secret
 from shop.services import ServiceApps
@@ -81,6 +82,7 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     app.on_response_prepare.append(add_response_headers)
     app.on_response_prepare.append(add_rate_limit_headers)
     app.add_routes(ops_routes)
+    setup_docs(app)  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
     app.router.add_static("/static", Path(__file__).parent / "web" / "static")
 
