@@ -6,8 +6,11 @@ Precedence: environment (`SHOP_<SECTION>__<KEY>`) over `config.toml` over the de
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -181,8 +184,35 @@ def load_config(path: Path | None = Path("config.toml")) -> ShopConfig:
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
     except ValueError as exc:  # e.g. an environment value that is not valid JSON
+        not_json = _variables_not_json(os.environ)
+        if not_json:
+            raise ConfigError(
+                "invalid configuration:\n"
+                + "\n".join(f"  {key} (env {variable}): must be JSON, e.g. [\"a\", \"b\"]" for key, variable in not_json)
+            ) from None
         raise ConfigError(f"invalid configuration: {exc}") from None
     return ShopConfig.model_validate(settings.model_dump())
+
+
+def _variables_not_json(environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(key, variable) for each list setting whose variable is not JSON: pydantic-settings
+    names only the section in that case, and the message must name the key."""
+    found = []
+    for variable, value in sorted(environ.items()):
+        if not variable.upper().startswith("SHOP_"):
+            continue
+        section, _, key = variable[len("SHOP_") :].lower().partition("__")
+        field = ShopConfig.model_fields.get(section)
+        model = field.annotation if field is not None else None
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or key not in model.model_fields:
+            continue
+        if get_origin(model.model_fields[key].annotation) not in (list, dict):
+            continue
+        try:
+            json.loads(value)
+        except ValueError:
+            found.append((f"{section}.{key}", variable))
+    return found
 
 
 def describe_validation_error(exc: ValidationError) -> str:
