@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Awaitable, Callable
+from typing import Literal
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from shop.gateway.context import optional_caller, request_id, require_admin
 from shop.jsonutil import json_response
 from shop.metrics import Metrics
+from shop.openapi import Content, operation
 from shop.problems import problem_response
 from shop.registry import Registry
 
@@ -21,12 +24,36 @@ READINESS_CHECKS = web.AppKey("readiness_checks", dict[str, Callable[[], Awaitab
 routes = web.RouteTableDef()
 
 
+# The bodies' shapes, for the OpenAPI document.
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready"]
+    checks: dict[str, bool]
+
+
+class RegistryEntry(BaseModel):
+    name: str
+    location: str  # "local" or the remote service's base URL
+    healthy: bool
+    checked_at: str
+
+
 @routes.get("/health")
+@operation("Liveness: the process runs", tags=["operations"], responses={200: Health})
 async def health(request: web.Request) -> web.Response:
     return json_response({"status": "ok"})
 
 
 @routes.get("/ready")
+@operation(
+    "Readiness: every database, the bus and every remote service answer",
+    tags=["operations"],
+    responses={200: Readiness},
+    errors={503: "Not ready: the extension member `checks` says which check failed."},
+)
 async def ready(request: web.Request) -> web.Response:
     registry = request.app[REGISTRY]
     await registry.check_all()
@@ -45,6 +72,12 @@ async def ready(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/registry")
+@operation(
+    "The services: where each runs and whether it is healthy",
+    auth="admin",
+    tags=["operations"],
+    responses={200: list[RegistryEntry]},
+)
 async def registry_entries(request: web.Request) -> web.Response:
     require_admin(request)
     return json_response(
@@ -56,6 +89,14 @@ async def registry_entries(request: web.Request) -> web.Response:
 
 
 @routes.get("/metrics")
+@operation(
+    "Prometheus metrics",
+    description="Open to callers on loopback; from anywhere else, administrators only.",
+    auth="optional",
+    tags=["operations"],
+    responses={200: Content(media_type="text/plain", description="Prometheus text exposition format.")},
+    errors=[401, 403],
+)
 async def metrics(request: web.Request) -> web.Response:
     caller = optional_caller(request)
     if not _is_loopback(request.remote) and not (caller and caller.is_admin):

@@ -6,8 +6,9 @@ from shop.db import Slot
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_caller
 from shop.jsonutil import json_response
+from shop.openapi import operation
 from shop.services.auth.accounts import Accounts
-from shop.services.auth.models import LoginRequest, RegisterRequest
+from shop.services.auth.models import LoginRequest, RegisterRequest, TokenResponse, User
 
 ACCOUNTS = web.AppKey("accounts", Slot[Accounts])
 
@@ -15,6 +16,17 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/register")
+@operation(
+    "Register a customer account and get a token",
+    description="Also creates the customer profile with the same id, as one operation.",
+    body=RegisterRequest,
+    responses={201: TokenResponse},
+    errors={
+        409: "An account with this email already exists.",
+        422: "Bad email, a password under 8 characters, or an unknown field.",
+        503: "The customers service is down; nothing was created.",
+    },
+)
 async def register(request: web.Request) -> web.Response:
     body = await read_model(request, RegisterRequest)
     result = await request.config_dict[ACCOUNTS].get().register(body)
@@ -22,12 +34,19 @@ async def register(request: web.Request) -> web.Response:
 
 
 @routes.post("/login")
+@operation(
+    "Log in and get a token",
+    body=LoginRequest,
+    responses={200: TokenResponse},
+    errors={401: "Unknown email or wrong password (one message for both)."},
+)
 async def login(request: web.Request) -> web.Response:
     body = await read_model(request, LoginRequest)
     return json_response(await request.config_dict[ACCOUNTS].get().login(body.email, body.password))
 
 
 @routes.get("/me")
+@operation("The signed-in user", auth="customer", responses={200: User})
 async def me(request: web.Request) -> web.Response:
     caller = require_caller(request)
     return json_response(await request.config_dict[ACCOUNTS].get().me(caller.user_id))

@@ -6,14 +6,17 @@ from shop.db import Slot
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_admin, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
+from shop.openapi import Content, Param, operation
 from shop.paging import Page
-from shop.services.customers.models import CustomerCreate, CustomerUpdate
+from shop.services.customers.models import Customer, CustomerCreate, CustomerUpdate
 from shop.services.customers.store import CustomerStore
 
 STORES = web.AppKey("customer_stores", Slot[CustomerStore])
 
 routes = web.RouteTableDef()
 internal_routes = web.RouteTableDef()
+
+CUSTOMER_ID = Param("customer_id", int, "The customer's id (the same as their user id).")
 
 
 def _store(request: web.Request) -> CustomerStore:
@@ -28,6 +31,7 @@ def _id(request: web.Request) -> int:
 
 
 @routes.get("")
+@operation("List customers", auth="admin", responses={200: list[Customer]}, paged=True)
 async def list_customers(request: web.Request) -> web.Response:
     require_admin(request)
     page = Page.from_request(request)
@@ -36,6 +40,13 @@ async def list_customers(request: web.Request) -> web.Response:
 
 
 @routes.post("")
+@operation(
+    "Create a customer profile without a login",
+    auth="admin",
+    body=CustomerCreate,
+    responses={201: Content(Customer, headers={"Location": "The new customer's URL."})},
+    errors={409: "A customer with this email already exists."},
+)
 async def create_customer(request: web.Request) -> web.Response:
     require_admin(request)
     data = await read_model(request, CustomerCreate)
@@ -44,12 +55,14 @@ async def create_customer(request: web.Request) -> web.Response:
 
 
 @routes.get("/me")
+@operation("The signed-in customer's own profile", auth="customer", responses={200: Customer}, errors=[404])
 async def my_profile(request: web.Request) -> web.Response:
     caller = require_caller(request)
     return json_response(await _store(request).get(caller.user_id))
 
 
 @routes.get("/{customer_id}")
+@operation("Get a customer", auth="owner_or_admin", path=[CUSTOMER_ID], responses={200: Customer})
 async def get_customer(request: web.Request) -> web.Response:
     customer_id = _id(request)
     require_owner_or_admin(request, customer_id, "Customer")
@@ -58,6 +71,15 @@ async def get_customer(request: web.Request) -> web.Response:
 
 @routes.put("/{customer_id}")
 @routes.patch("/{customer_id}")
+@operation(
+    "Update a customer's profile",
+    description="Partial: only the fields sent change (PUT and PATCH alike). "
+    "`id`, `email` and unknown fields are rejected with 422.",
+    auth="owner_or_admin",
+    path=[CUSTOMER_ID],
+    body=CustomerUpdate,
+    responses={200: Customer},
+)
 async def update_customer(request: web.Request) -> web.Response:
     customer_id = _id(request)
     require_owner_or_admin(request, customer_id, "Customer")
@@ -66,6 +88,7 @@ async def update_customer(request: web.Request) -> web.Response:
 
 
 @routes.delete("/{customer_id}")
+@operation("Delete a customer", auth="admin", path=[CUSTOMER_ID], responses={204: None})
 async def delete_customer(request: web.Request) -> web.Response:
     require_admin(request)
     await _store(request).delete(_id(request))
