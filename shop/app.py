@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
+from typing import Any
 from pathlib import Path
 
 from aiohttp import web
@@ -29,18 +30,40 @@ from shop.services.customers import app as customers_app
 from shop.services.customers.client import CUSTOMERS
 from shop.services.products import app as products_app
 from shop.services.products.client import PRODUCTS
+from shop.bus import Bus, create_bus
+from shop.dispatcher import app as dispatcher_app
+from shop.registry import ServiceKey
+from shop.services.orders import app as orders_app
+from shop.services.orders.client import ORDERS
 
 CONFIG = web.AppKey("config", ShopConfig)
+BUS = web.AppKey("bus", Bus)
 HEALTH_CHECK_INTERVAL = 5.0
+
+ServiceFactory = Callable[[ShopConfig, Registry, Bus], ServiceApps]
+
+
+def _without_bus(factory: Callable[[ShopConfig, Registry], ServiceApps]) -> ServiceFactory:
+    return lambda cfg, registry, bus: factory(cfg, registry)
+
 
 # Creation order matters: a service's start-up may call one created before it (auth creates
 # the admin's customer profile).
-LOCAL_FACTORIES = {
-    "customers": customers_app.create_app,
-    "products": products_app.create_app,
-    "auth": auth_app.create_app,
+LOCAL_FACTORIES: dict[str, ServiceFactory] = {
+    "customers": _without_bus(customers_app.create_app),
+    "products": _without_bus(products_app.create_app),
+    "auth": _without_bus(auth_app.create_app),
+    "orders": orders_app.create_app,
+    "dispatcher": dispatcher_app.create_app,
 }
-REMOTE_KEYS = {"auth": AUTH, "customers": CUSTOMERS, "products": PRODUCTS}
+REMOTE_KEYS: dict[str, ServiceKey[Any]] = {
+    "auth": AUTH,
+    "customers": CUSTOMERS,
+    "products": PRODUCTS,
+    "orders": ORDERS,
+}
+# Services that publish to or consume from the bus.
+BUS_USERS = frozenset({"orders", "dispatcher"})
 
 
 def resolve_secrets(cfg: ShopConfig) -> ShopConfig:
@@ -57,6 +80,8 @@ def resolve_secrets(cfg: ShopConfig) -> ShopConfig:
 
 def local_services(cfg: ShopConfig, only: Collection[str] | None = None) -> list[str]:
     wanted = set(SERVICE_NAMES if only is None else only)
+    if not cfg.dispatcher.enabled:
+        wanted.discard("dispatcher")
     return [name for name in LOCAL_FACTORIES if name in wanted and cfg.remote_url(name) is None]
 
 
@@ -91,9 +116,30 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
             registry.register_remote(REMOTE_KEYS[name], url)
     app.cleanup_ctx.append(_registry_context(registry))
 
-    for name in local_services(cfg, services):
-        mount(app, LOCAL_FACTORIES[name](cfg, registry))
+    bus = create_bus(cfg.bus)
+    local = local_services(cfg, services)
+    for name in local:
+        mount(app, LOCAL_FACTORIES[name](cfg, registry, bus))
+    if BUS_USERS & set(local):
+        _run_bus(app, bus)
     return app
+
+
+def _run_bus(app: web.Application, bus: Bus) -> None:
+    """Start the bus after every service started (so consumers find their databases open)
+    and stop it at shutdown, after the services' own on_shutdown stopped their relays and
+    before any database closes."""
+
+    async def start(app: web.Application) -> None:
+        await bus.start()
+
+    async def stop(app: web.Application) -> None:
+        await bus.stop()
+
+    app[BUS] = bus
+    app.on_startup.append(start)
+    app.on_shutdown.append(stop)
+    app[READINESS_CHECKS]["bus"] = bus.ping
 
 
 def mount(app: web.Application, service: ServiceApps) -> None:

@@ -86,6 +86,9 @@ class BusConfig(Section):
     retry_backoff_ms: int = Field(100, ge=0)
     # ...up to this many deliveries in all; then the event is parked and consumption moves on.
     max_deliveries: int = Field(5, ge=1)
+    # false holds committed events in the outbox (maintenance; crash tests). They are
+    # published when a process with the relay enabled starts.
+    relay_enabled: bool = True
 
 
 class DispatcherConfig(Section):

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from shop.bus import Bus
+from shop.bus.envelope import Envelope
+from shop.config import ShopConfig
+from shop.db import Database, Slot
+from shop.dispatcher.routes import DISPATCHER, routes
+from shop.dispatcher.store import MIGRATIONS, DispatchStore
+from shop.dispatcher.worker import Dispatcher
+from shop.gateway.cors import enable_cors
+from shop.registry import Registry
+from shop.services import ServiceApps
+
+CONSUMER_GROUP = "order-dispatcher-group"
+
+
+def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
+    dispatchers = Slot[Dispatcher]("dispatcher")
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        db = await Database.open(cfg.data.dir / "dispatcher.db", MIGRATIONS)
+        dispatcher = Dispatcher(DispatchStore(db), registry, cfg.dispatcher)
+        dispatchers.set(dispatcher)
+        dispatcher.start()  # resumes deliveries a previous run left pending
+        try:
+            yield
+        finally:
+            await dispatcher.stop()
+            dispatchers.set(None)
+            await db.close()
+
+    async def handle(envelope: Envelope) -> None:
+        # Resolved per event: the bus may start delivering before this app's start-up
+        # finished; raising then makes the bus deliver the event again.
+        await dispatchers.get().handle(envelope)
+
+    bus.subscribe(cfg.bus.topic, CONSUMER_GROUP, handle)
+
+    app = web.Application()
+    app[DISPATCHER] = dispatchers
+    app.add_routes(routes)
+    enable_cors(app, cfg.gateway.cors_origins)
+    app.cleanup_ctx.append(lifecycle)
+    return ServiceApps("dispatcher", app)

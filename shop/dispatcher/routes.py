@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+from aiohttp import web
+
+from shop.db import Slot
+from shop.dispatcher.worker import Dispatcher
+from shop.errors import FieldError, ValidationFailed
+from shop.gateway.context import require_admin
+from shop.jsonutil import json_response
+from shop.paging import Page
+
+DISPATCHER = web.AppKey("dispatcher", Slot[Dispatcher])
+STATUSES = ("pending", "delivered", "failed")
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/deliveries")
+async def list_deliveries(request: web.Request) -> web.Response:
+    require_admin(request)
+    status = request.query.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ValidationFailed(
+            f"status must be one of {', '.join(STATUSES)}.", [FieldError(("query", "status"), "unknown status")]
+        )
+    page = Page.from_request(request)
+    deliveries, total = await request.config_dict[DISPATCHER].get().store.list(status, page.limit, page.offset)
+    return json_response(deliveries, headers=page.headers(request, total))
+
+
+@routes.post("/deliveries/{delivery_id}/retry")
+async def retry_delivery(request: web.Request) -> web.Response:
+    require_admin(request)
+    raw = request.match_info["delivery_id"]
+    if not raw.isdigit():
+        raise web.HTTPNotFound()
+    dispatcher = request.config_dict[DISPATCHER].get()
+    delivery = await dispatcher.store.retry(int(raw), dispatcher.cfg.max_attempts)
+    dispatcher.wake()
+    return json_response(delivery, status=202)

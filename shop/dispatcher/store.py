@@ -1,0 +1,193 @@
+"""The dispatcher's own database: which events it handled, each webhook delivery, and which
+orders wait for their deliveries before they can be marked Dispatched."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from typing import Literal
+
+from pydantic import BaseModel
+
+from shop.bus.envelope import Envelope
+from shop.db import Database, Migration, utc_now
+from shop.errors import Conflict, NotFound
+
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+
+MIGRATIONS: list[Migration] = [
+    """
+    -- Redelivered events are recognised here and dispatch nothing twice.
+    CREATE TABLE handled_events (
+        event_id   TEXT PRIMARY KEY,
+        order_id   INTEGER NOT NULL,
+        handled_at TEXT NOT NULL
+    );
+
+    CREATE TABLE deliveries (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_key    TEXT NOT NULL UNIQUE,   -- X-Shop-Delivery: stable across retries
+        event_id        TEXT NOT NULL,
+        event_type      TEXT NOT NULL,
+        order_id        INTEGER NOT NULL,
+        target          TEXT NOT NULL,
+        body            BLOB NOT NULL,          -- the exact bytes that are signed and sent
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        attempt_budget  INTEGER NOT NULL,       -- raised by an admin's retry
+        next_attempt_at REAL NOT NULL,          -- unix time
+        last_error      TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        UNIQUE (event_id, target)
+    );
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+    CREATE INDEX deliveries_by_event ON deliveries (event_id, status);
+
+    -- An order waits here until every delivery of its event is delivered.
+    CREATE TABLE dispatches (
+        order_id   INTEGER PRIMARY KEY,
+        event_id   TEXT NOT NULL,
+        state      TEXT NOT NULL CHECK (state IN ('waiting', 'done')),
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX dispatches_waiting ON dispatches (state) WHERE state = 'waiting';
+    """,
+]
+
+
+class Delivery(BaseModel):
+    id: int
+    order_id: int
+    target: str
+    status: DeliveryStatus
+    attempts: int
+    last_error: str | None
+    updated_at: str
+
+
+class DueDelivery(BaseModel):
+    id: int
+    delivery_key: str
+    event_type: str
+    target: str
+    body: bytes
+    attempts: int
+
+
+def delivery_key(event_id: str, target: str) -> str:
+    return hashlib.sha256(f"{event_id}|{target}".encode()).hexdigest()[:32]
+
+
+class DispatchStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def accept(self, envelope: Envelope, order_id: int, targets: Sequence[str], attempt_budget: int) -> bool:
+        """Record an order.created event and its deliveries, once. False if already handled."""
+        now, now_ts = utc_now(), time.time()
+        body = envelope.to_json()
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "INSERT OR IGNORE INTO handled_events (event_id, order_id, handled_at) VALUES (?, ?, ?)",
+                (envelope.event_id, order_id, now),
+            )
+            if cursor.rowcount == 0:
+                return False
+            await conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (delivery_key, event_id, event_type, order_id, target, body,"
+                " status, attempt_budget, next_attempt_at, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+                [
+                    (delivery_key(envelope.event_id, target), envelope.event_id, envelope.type, order_id,
+                     target, body, attempt_budget, now_ts, now, now)
+                    for target in targets
+                ],
+            )
+            await conn.execute(
+                "INSERT OR IGNORE INTO dispatches (order_id, event_id, state, updated_at) VALUES (?, ?, 'waiting', ?)",
+                (order_id, envelope.event_id, now),
+            )
+        return True
+
+    async def due(self, limit: int, exclude: Sequence[int]) -> list[DueDelivery]:
+        rows = await self.db.fetch_all(
+            "SELECT id, delivery_key, event_type, target, body, attempts FROM deliveries"
+            " WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+            (time.time(), limit + len(exclude)),
+        )
+        skip = set(exclude)
+        return [DueDelivery(**dict(row)) for row in rows if row["id"] not in skip][:limit]
+
+    async def next_due_at(self) -> float | None:
+        value = await self.db.fetch_value("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'")
+        return None if value is None else float(value)
+
+    async def delivered(self, delivery_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_error = NULL,"
+                " updated_at = ? WHERE id = ?",
+                (utc_now(), delivery_id),
+            )
+
+    async def attempt_failed(self, delivery_id: int, error: str, retry_in: float) -> None:
+        """Count a failed attempt; out of budget, the delivery is 'failed' until an admin retries."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, updated_at = ?,"
+                " next_attempt_at = ?,"
+                " status = CASE WHEN attempts + 1 >= attempt_budget THEN 'failed' ELSE 'pending' END"
+                " WHERE id = ?",
+                (error[:500], utc_now(), time.time() + retry_in, delivery_id),
+            )
+
+    async def retry(self, delivery_id: int, extra_attempts: int) -> Delivery:
+        async with self.db.transaction() as conn:
+            cursor = await conn.execute(
+                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,"
+                " attempt_budget = attempts + ? WHERE id = ? AND status != 'delivered'",
+                (time.time(), utc_now(), extra_attempts, delivery_id),
+            )
+            changed = cursor.rowcount
+        if changed == 0:
+            delivery = await self.get(delivery_id)  # NotFound if missing
+            raise Conflict(f"Delivery {delivery.id} was already delivered.")
+        return await self.get(delivery_id)
+
+    async def get(self, delivery_id: int) -> Delivery:
+        row = await self.db.fetch_one(
+            "SELECT id, order_id, target, status, attempts, last_error, updated_at FROM deliveries WHERE id = ?",
+            (delivery_id,),
+        )
+        if row is None:
+            raise NotFound("Delivery not found.")
+        return Delivery(**dict(row))
+
+    async def list(self, status: str | None, limit: int, offset: int) -> tuple[list[Delivery], int]:
+        where, params = ("WHERE status = ?", [status]) if status else ("", [])
+        rows = await self.db.fetch_all(
+            "SELECT id, order_id, target, status, attempts, last_error, updated_at FROM deliveries"
+            f" {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        total = await self.db.fetch_value(f"SELECT COUNT(*) FROM deliveries {where}", params)
+        return [Delivery(**dict(row)) for row in rows], int(total)
+
+    async def ready_to_dispatch(self, limit: int = 100) -> list[int]:
+        """Orders whose every delivery is delivered (or that had no targets at all)."""
+        rows = await self.db.fetch_all(
+            "SELECT order_id FROM dispatches AS d WHERE state = 'waiting' AND NOT EXISTS"
+            " (SELECT 1 FROM deliveries WHERE event_id = d.event_id AND status != 'delivered')"
+            " ORDER BY order_id LIMIT ?",
+            (limit,),
+        )
+        return [row["order_id"] for row in rows]
+
+    async def dispatch_done(self, order_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE dispatches SET state = 'done', updated_at = ? WHERE order_id = ?", (utc_now(), order_id)
+            )
+

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from shop.bus import Bus
+from shop.bus.outbox import OutboxRelay
+from shop.config import ShopConfig
+from shop.db import Database, Slot
+from shop.gateway.cors import enable_cors
+from shop.internal import internal_app
+from shop.registry import Registry
+from shop.services import ServiceApps
+from shop.services.orders.client import ORDERS as ORDERS_SERVICE, LocalOrdersClient
+from shop.services.orders.live import StatusBroadcaster
+from shop.services.orders.placing import Orders
+from shop.services.orders.routes import BROADCASTER, ORDERS, internal_routes, routes
+from shop.services.orders.store import MIGRATIONS, OrderStore
+
+log = logging.getLogger("shop.orders")
+
+RECONCILE_SECONDS = 5.0
+
+
+def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
+    orders = Slot[Orders]("orders")
+    broadcaster = StatusBroadcaster()
+    relay: OutboxRelay | None = None
+
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        nonlocal relay
+        db = await Database.open(cfg.data.dir / "orders.db", MIGRATIONS)
+        store = OrderStore(db, cfg.bus.topic)
+        relay = OutboxRelay(store, bus)
+        service = Orders(store, registry, broadcaster, relay.wake)
+        orders.set(service)
+        # Nothing is in flight yet: any reservation still 'pending' was left by a crash.
+        await service.release_leftovers(include_pending=True)
+        if cfg.bus.relay_enabled:
+            relay.start()  # first publishes whatever a crash left in the outbox
+        reconciler = asyncio.create_task(_reconcile(service), name="orders-reconciler")
+        try:
+            yield
+        finally:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+            await relay.stop()
+            orders.set(None)
+            await db.close()
+
+    async def stop_streams_and_relay(app: web.Application) -> None:
+        # on_shutdown runs before any cleanup: end SSE streams so the server need not wait
+        # for them, and stop publishing before the root app closes the bus.
+        broadcaster.close_all()
+        if relay is not None:
+            await relay.stop()
+
+    app = web.Application()
+    app[ORDERS] = orders
+    app[BROADCASTER] = broadcaster
+    app.add_routes(routes)
+    enable_cors(app, cfg.gateway.cors_origins)
+    app.cleanup_ctx.append(lifecycle)
+    app.on_shutdown.append(stop_streams_and_relay)
+
+    internal = internal_app(registry.service_token, internal_routes)
+    internal[ORDERS] = orders
+    internal[BROADCASTER] = broadcaster
+    registry.register_local(ORDERS_SERVICE, LocalOrdersClient(orders), orders.ping)
+    return ServiceApps("orders", app, internal)
+
+
+async def _reconcile(service: Orders) -> None:
+    """Give back stock whose release failed earlier (products was down, say)."""
+    while True:
+        await asyncio.sleep(RECONCILE_SECONDS)
+        try:
+            await service.release_leftovers(include_pending=False)
+        except Exception:
+            log.exception("stock reconciliation failed; will retry")

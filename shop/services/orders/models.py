@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["Created", "Dispatched", "Cancelled"]
+
+# The only transitions there are: Created -> Dispatched and Created -> Cancelled.
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    "Created": frozenset({"Dispatched", "Cancelled"}),
+    "Dispatched": frozenset(),
+    "Cancelled": frozenset(),
+}
+
+MAX_LINES = 100
+
+
+class OrderLineIn(BaseModel):
+    """One requested line. The original UI also sent these legacy fields; they are accepted
+    and ignored (the customer is the caller, prices come from the catalogue)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: int = Field(ge=1)
+    quantity: int = Field(ge=1, le=1000)
+    customer_id: Any = Field(default=None, exclude=True)
+    per_cost: Any = Field(default=None, exclude=True)
+    total_cost: Any = Field(default=None, exclude=True)
+    status: Any = Field(default=None, exclude=True)
+
+
+class OrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
+
+
+class OrderLine(BaseModel):
+    product_id: int
+    name: str
+    quantity: int
+    unit_price: float
+    line_total: float
+    image: str | None = None
+
+
+class Order(BaseModel):
+    id: int
+    customer_id: int
+    status: Status
+    items: list[OrderLine]
+    total: float
+    currency: str
+    created_at: str
+    updated_at: str
+    updated_by: str
+
+
+class StatusEvent(BaseModel):
+    """One status of one order, as the SSE streams send it."""
+
+    seq: int  # increases per order: the per-order stream's event id
+    global_id: int  # increases across orders: the all-orders stream's event id
+    id: int  # the order id
+    customer_id: int
+    status: Status
+    updated_at: str
+
+
+def cents_to_amount(cents: int) -> float:
+    # Exact for display: x/100 has a shortest repr of at most two decimals.
+    return cents / 100

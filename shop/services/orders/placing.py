@@ -1,0 +1,170 @@
+"""What the orders service does, apart from HTTP: place, cancel and dispatch orders, and
+give back stock that a crash or a cancellation left reserved."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Callable
+
+from shop.errors import Conflict, FieldError, NotFound, ShopError, ValidationFailed
+from shop.registry import Registry
+from shop.services.orders.live import StatusBroadcaster
+from shop.services.orders.models import Order, OrderCreate
+from shop.services.orders.store import NewOrder, OrderStore, PricedLine
+from shop.services.products.client import PRODUCTS, StockLine
+
+log = logging.getLogger("shop.orders")
+
+
+def request_hash(body: OrderCreate) -> str:
+    """What makes two requests "the same body" for Idempotency-Key: the lines asked for
+    (legacy fields the server ignores do not count)."""
+    lines = [[line.product_id, line.quantity] for line in body.items]
+    return hashlib.sha256(json.dumps(lines).encode()).hexdigest()
+
+
+class Orders:
+    def __init__(
+        self,
+        store: OrderStore,
+        registry: Registry,
+        broadcaster: StatusBroadcaster,
+        on_outbox_write: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.db = store.db
+        self.registry = registry
+        self.broadcaster = broadcaster
+        self._on_outbox_write = on_outbox_write
+        # Serialises requests that share an Idempotency-Key in this process, so a double
+        # click does not even reserve stock twice. The database's primary key is the guarantee.
+        self._key_locks: dict[tuple[int, str], asyncio.Lock] = {}
+
+    async def place(
+        self, customer_id: int, body: OrderCreate, updated_by: str, idempotency_key: str | None
+    ) -> tuple[Order, bool]:
+        """Returns (order, created). A retry with the same key and body returns the first
+        order and creates nothing; the same key with another body is a Conflict."""
+        if idempotency_key is None:
+            return await self._place(customer_id, body, updated_by, None, None), True
+        lock_key = (customer_id, idempotency_key)
+        lock = self._key_locks.setdefault(lock_key, asyncio.Lock())
+        try:
+            async with lock:
+                digest = request_hash(body)
+                existing = await self._replay(customer_id, idempotency_key, digest)
+                if existing is not None:
+                    return existing, False
+                try:
+                    return await self._place(customer_id, body, updated_by, idempotency_key, digest), True
+                except Conflict:
+                    existing = await self._replay(customer_id, idempotency_key, digest)
+                    if existing is None:
+                        raise
+                    return existing, False
+        finally:
+            if not lock.locked():
+                self._key_locks.pop(lock_key, None)
+
+    async def _replay(self, customer_id: int, key: str, digest: str) -> Order | None:
+        hit = await self.store.idempotent_hit(customer_id, key)
+        if hit is None:
+            return None
+        if hit.request_hash != digest:
+            raise Conflict("This Idempotency-Key was already used with a different body.")
+        return await self.store.get(hit.order_id)
+
+    async def _place(
+        self, customer_id: int, body: OrderCreate, updated_by: str, key: str | None, digest: str | None
+    ) -> Order:
+        products = self.registry.get(PRODUCTS)
+        lines = _merge_lines(body)
+        reservation_id = uuid.uuid4().hex
+        # Recorded before asking, so stock reserved by a request that then crashed is found
+        # and given back at the next start.
+        await self.store.begin_reservation(reservation_id)
+        try:
+            reserved = await products.reserve(reservation_id, [StockLine(pid, qty) for pid, qty in lines.items()])
+        except NotFound:
+            await self.store.reservation_released(reservation_id)
+            raise await self._unknown_products(body) from None
+        except BaseException:
+            # Out of stock: nothing was reserved. Unavailable or cancelled: maybe it was;
+            # releasing an unknown reservation is a no-op, so give it back to be sure.
+            await self._release_quietly(reservation_id)
+            raise
+        try:
+            by_id = {product.id: product for product in reserved}
+            currencies = {by_id[pid].currency for pid in lines}
+            if len(currencies) != 1:
+                raise ValidationFailed(
+                    "All products of one order must be priced in the same currency.",
+                    [FieldError(("items",), "mixed currencies")],
+                )
+            priced = [
+                PricedLine(pid, by_id[pid].name, qty, by_id[pid].price_cents) for pid, qty in lines.items()
+            ]
+            order = await self.store.create(
+                NewOrder(customer_id, priced, currencies.pop(), reservation_id, updated_by, key, digest)
+            )
+        except BaseException:
+            await self._release_quietly(reservation_id)
+            raise
+        self._changed(order)
+        log.info("order placed", extra={"order_id": order.id, "customer_id": customer_id, "total": order.total})
+        return order
+
+    async def cancel(self, order_id: int, updated_by: str) -> Order:
+        order, changed = await self.store.transition(order_id, "Cancelled", updated_by)
+        if not changed:
+            raise Conflict("The order is already cancelled.")
+        self._changed(order)
+        await self._release_quietly(await self.store.reservation_of(order_id))
+        return order
+
+    async def mark_dispatched(self, order_id: int, updated_by: str) -> Order:
+        order, changed = await self.store.transition(order_id, "Dispatched", updated_by)
+        if changed:
+            self._changed(order)
+        return order
+
+    async def release_leftovers(self, *, include_pending: bool) -> None:
+        """Give back stock of cancelled orders whose release failed, and (at start-up,
+        when no request is in flight) of reservations a crash left without an order."""
+        for reservation_id in await self.store.reservations_to_release(include_pending):
+            await self._release_quietly(reservation_id)
+
+    async def _release_quietly(self, reservation_id: str) -> None:
+        try:
+            await asyncio.shield(self.registry.get(PRODUCTS).release(reservation_id))
+        except ShopError as exc:
+            # Stays recorded as 'pending'/'releasing'; the reconciler tries again.
+            log.warning("stock release deferred", extra={"reservation_id": reservation_id, "reason": exc.detail})
+            return
+        await self.store.reservation_released(reservation_id)
+
+    async def _unknown_products(self, body: OrderCreate) -> ValidationFailed:
+        known = await self.registry.get(PRODUCTS).get_many({line.product_id for line in body.items})
+        return ValidationFailed(
+            "The order names a product that does not exist.",
+            [
+                FieldError(("items", index, "product_id"), "unknown product")
+                for index, line in enumerate(body.items)
+                if line.product_id not in known
+            ],
+        )
+
+    def _changed(self, order: Order) -> None:
+        self._on_outbox_write()
+        self.broadcaster.notify(order.customer_id)
+
+
+def _merge_lines(body: OrderCreate) -> dict[int, int]:
+    lines: dict[int, int] = {}
+    for line in body.items:
+        lines[line.product_id] = lines.get(line.product_id, 0) + line.quantity
+    return lines

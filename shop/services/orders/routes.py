@@ -1,0 +1,215 @@
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from shop.db import Slot
+from shop.errors import FieldError, ServiceUnavailable, ValidationFailed
+from shop.gateway.bodies import parse_model, read_json
+from shop.gateway.context import Caller, require_caller, require_owner_or_admin
+from shop.jsonutil import json_response
+from shop.paging import Page
+from shop.services.orders.live import StatusBroadcaster
+from shop.services.orders.models import Order, OrderCreate, StatusEvent
+from shop.services.orders.placing import Orders
+from shop.services.products.client import PRODUCTS
+
+ORDERS = web.AppKey("orders", Slot[Orders])
+BROADCASTER = web.AppKey("status_broadcaster", StatusBroadcaster)
+
+KEEPALIVE_SECONDS = 15.0
+# Status events after an SSE id.
+EventQuery = Callable[[int], Awaitable[list[StatusEvent]]]
+# The same for a client's first request: None when it sent no Last-Event-ID.
+BacklogQuery = Callable[[int | None], Awaitable[list[StatusEvent]]]
+MAX_IDEMPOTENCY_KEY = 200
+
+routes = web.RouteTableDef()
+internal_routes = web.RouteTableDef()
+
+
+def _orders(request: web.Request) -> Orders:
+    return request.config_dict[ORDERS].get()
+
+
+def _order_id(request: web.Request) -> int:
+    raw = request.match_info["order_id"]
+    if not raw.isdigit():
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+def _actor(caller: Caller) -> str:
+    return f"{caller.role}:{caller.user_id}"
+
+
+async def _visible_order(request: web.Request) -> tuple[Order, Caller]:
+    order = await _orders(request).store.get(_order_id(request))
+    caller = require_owner_or_admin(request, order.customer_id, "Order")
+    return order, caller
+
+
+@routes.post("")
+async def place_order(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY):
+        raise ValidationFailed(
+            "Idempotency-Key must be 1 to 200 characters.",
+            [FieldError(("header", "Idempotency-Key"), "invalid length")],
+        )
+    data: Any = await read_json(request)
+    # The original UI posted a bare array of lines.
+    body = parse_model({"items": data} if isinstance(data, list) else data, OrderCreate)
+    order, created = await _orders(request).place(caller.user_id, body, _actor(caller), key)
+    return json_response(
+        order, status=201 if created else 200, headers={"Location": f"/api/orders/{order.id}"}
+    )
+
+
+@routes.get("")
+async def list_orders(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    page = Page.from_request(request)
+    customer_id: int | None = caller.user_id
+    if caller.is_admin:
+        raw = request.query.get("customer_id")
+        if raw is None:
+            customer_id = None
+        elif raw.isdigit():
+            customer_id = int(raw)
+        else:
+            raise ValidationFailed(
+                "customer_id must be a whole number.", [FieldError(("query", "customer_id"), "must be an integer")]
+            )
+    orders, total = await _orders(request).store.list(customer_id, page.limit, page.offset)
+    await _enrich(request, orders)
+    return json_response(orders, headers=page.headers(request, total))
+
+
+async def _enrich(request: web.Request, orders: list[Order]) -> None:
+    """Each line shows the product's current name and first image. If the catalogue is
+    unreachable the orders still list, with the names they were bought under."""
+    ids = {line.product_id for order in orders for line in order.items}
+    if not ids:
+        return
+    try:
+        products = await request.config_dict[ORDERS].get().registry.get(PRODUCTS).get_many(ids)
+    except ServiceUnavailable:
+        return
+    for order in orders:
+        for line in order.items:
+            product = products.get(line.product_id)
+            if product is not None:
+                line.name = product.name
+                line.image = product.images[0] if product.images else None
+
+
+@routes.get("/events")
+async def my_order_events(request: web.Request) -> web.StreamResponse:
+    caller = require_caller(request)
+    store = _orders(request).store
+
+    async def backlog(after: int | None) -> list[StatusEvent]:
+        if after is None:
+            return await store.current_statuses(caller.user_id)
+        return await store.status_events(customer_id=caller.user_id, after=after)
+
+    async def since(after: int) -> list[StatusEvent]:
+        return await store.status_events(customer_id=caller.user_id, after=after)
+
+    return await _stream(request, caller.user_id, backlog, since, lambda e: e.global_id)
+
+
+@routes.get("/{order_id}")
+async def get_order(request: web.Request) -> web.Response:
+    order, _ = await _visible_order(request)
+    return json_response(order)
+
+
+@routes.post("/{order_id}/cancel")
+async def cancel_order(request: web.Request) -> web.Response:
+    order, caller = await _visible_order(request)
+    return json_response(await _orders(request).cancel(order.id, _actor(caller)))
+
+
+@routes.get("/{order_id}/events")
+async def order_events(request: web.Request) -> web.StreamResponse:
+    order, _ = await _visible_order(request)
+    store = _orders(request).store
+
+    async def backlog(after: int | None) -> list[StatusEvent]:
+        events = await store.status_events(order_id=order.id, after=after or 0)
+        return events[-1:] if after is None else events  # first the current status
+
+    async def since(after: int) -> list[StatusEvent]:
+        return await store.status_events(order_id=order.id, after=after)
+
+    return await _stream(request, order.customer_id, backlog, since, lambda e: e.seq)
+
+
+async def _stream(
+    request: web.Request,
+    customer_id: int,
+    backlog: BacklogQuery,
+    since: EventQuery,
+    event_id: Callable[[StatusEvent], int],
+) -> web.StreamResponse:
+    """Server-Sent Events: the backlog after Last-Event-ID (or the current status), then
+    every change. Listening starts before the backlog is read, so nothing falls between."""
+    resume_after = _last_event_id(request)
+    last = resume_after or 0
+    response = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
+    broadcaster = request.config_dict[BROADCASTER]
+    async with broadcaster.listen(customer_id) as listener:
+        await response.prepare(request)
+        await response.write(b"retry: 2000\n\n")
+        events = await backlog(resume_after)
+        with contextlib.suppress(ConnectionResetError):
+            while True:
+                for event in events:
+                    last = max(last, event_id(event))
+                    await response.write(_sse(event, event_id(event)))
+                try:
+                    await asyncio.wait_for(listener.changed.wait(), KEEPALIVE_SECONDS)
+                except asyncio.TimeoutError:
+                    await response.write(b": keep-alive\n\n")
+                if listener.closed:
+                    break
+                listener.changed.clear()
+                events = await since(last)
+    return response
+
+
+def _sse(event: StatusEvent, event_id: int) -> bytes:
+    data = json.dumps({"id": event.id, "status": event.status, "updated_at": event.updated_at})
+    return f"event: status\nid: {event_id}\ndata: {data}\n\n".encode()
+
+
+def _last_event_id(request: web.Request) -> int | None:
+    raw = request.headers.get("Last-Event-ID", "").strip()
+    return int(raw) if raw.isdigit() else None
+
+
+# -- service-to-service (the dispatcher, through the registry) ---------------------------------
+
+
+@internal_routes.get("/{order_id}")
+async def internal_get(request: web.Request) -> web.Response:
+    return json_response(await _orders(request).store.get(_order_id(request)))
+
+
+@internal_routes.post("/{order_id}/dispatched")
+async def internal_dispatched(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    updated_by = body.get("updated_by") if isinstance(body, dict) else None
+    if not isinstance(updated_by, str) or not updated_by:
+        raise ValidationFailed("updated_by is required.", [FieldError(("updated_by",), "required")])
+    return json_response(await _orders(request).mark_dispatched(_order_id(request), updated_by))

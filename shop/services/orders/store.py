@@ -1,0 +1,344 @@
+"""The orders database: orders, their lines, idempotency keys, stock reservations, status
+history (for SSE resume) and the outbox. Every state change writes its event to the outbox
+in the same transaction, so an acknowledged change is never without its event."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import aiosqlite
+
+from shop.bus.envelope import Envelope
+from shop.db import Database, Migration, placeholders, utc_now
+from shop.errors import Conflict, NotFound
+from shop.services.orders.models import ALLOWED_TRANSITIONS, Order, OrderLine, StatusEvent, cents_to_amount
+
+MIGRATIONS: list[Migration] = [
+    """
+    CREATE TABLE orders (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        customer_id    INTEGER NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('Created', 'Dispatched', 'Cancelled')),
+        total_cents    INTEGER NOT NULL CHECK (total_cents >= 0),
+        currency       TEXT NOT NULL,
+        reservation_id TEXT NOT NULL,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL,
+        updated_by     TEXT NOT NULL
+    );
+    CREATE INDEX orders_by_customer ON orders (customer_id, id DESC);
+
+    CREATE TABLE order_lines (
+        order_id         INTEGER NOT NULL REFERENCES orders (id),
+        line_no          INTEGER NOT NULL,
+        product_id       INTEGER NOT NULL,
+        name             TEXT NOT NULL,
+        quantity         INTEGER NOT NULL CHECK (quantity > 0),
+        unit_price_cents INTEGER NOT NULL CHECK (unit_price_cents >= 0),
+        PRIMARY KEY (order_id, line_no)
+    );
+
+    -- A retried POST with the same key and body returns the same order.
+    CREATE TABLE idempotency_keys (
+        customer_id  INTEGER NOT NULL,
+        key          TEXT NOT NULL,
+        request_hash TEXT NOT NULL,
+        order_id     INTEGER NOT NULL REFERENCES orders (id),
+        created_at   TEXT NOT NULL,
+        PRIMARY KEY (customer_id, key)
+    );
+
+    -- Stock held in the products service on behalf of an order. 'pending': asked for, order
+    -- not stored yet (a crash here leaves stock to give back); 'held': the order has it;
+    -- 'releasing': the order was cancelled or failed and the stock must go back.
+    CREATE TABLE reservations (
+        reservation_id TEXT PRIMARY KEY,
+        state          TEXT NOT NULL CHECK (state IN ('pending', 'held', 'releasing')),
+        updated_at     TEXT NOT NULL
+    );
+
+    -- Every status an order has had; seq is the per-order SSE id, id the global one.
+    CREATE TABLE status_events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        order_id    INTEGER NOT NULL REFERENCES orders (id),
+        seq         INTEGER NOT NULL,
+        customer_id INTEGER NOT NULL,
+        status      TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        UNIQUE (order_id, seq)
+    );
+    CREATE INDEX status_events_by_customer ON status_events (customer_id, id);
+
+    -- The transactional outbox: the relay publishes rows with published_at NULL, in id order.
+    CREATE TABLE outbox (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        topic        TEXT NOT NULL,
+        key          TEXT NOT NULL,
+        payload      BLOB NOT NULL,
+        created_at   TEXT NOT NULL,
+        published_at TEXT
+    );
+    CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
+    """,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class PricedLine:
+    product_id: int
+    name: str
+    quantity: int
+    unit_price_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    customer_id: int
+    lines: Sequence[PricedLine]
+    currency: str
+    reservation_id: str
+    updated_by: str
+    idempotency_key: str | None
+    request_hash: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotentHit:
+    order_id: int
+    request_hash: str
+
+
+_ORDER_COLUMNS = "id, customer_id, status, total_cents, currency, created_at, updated_at, updated_by"
+
+
+class OrderStore:
+    def __init__(self, db: Database, topic: str) -> None:
+        self.db = db
+        self.topic = topic
+
+    # -- creation ---------------------------------------------------------------------------
+
+    async def idempotent_hit(self, customer_id: int, key: str) -> IdempotentHit | None:
+        row = await self.db.fetch_one(
+            "SELECT order_id, request_hash FROM idempotency_keys WHERE customer_id = ? AND key = ?",
+            (customer_id, key),
+        )
+        return None if row is None else IdempotentHit(row["order_id"], row["request_hash"])
+
+    async def begin_reservation(self, reservation_id: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT OR IGNORE INTO reservations (reservation_id, state, updated_at) VALUES (?, 'pending', ?)",
+                (reservation_id, utc_now()),
+            )
+
+    async def reservation_released(self, reservation_id: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM reservations WHERE reservation_id = ?", (reservation_id,))
+
+    async def reservations_to_release(self, include_pending: bool) -> list[str]:
+        states = ("releasing", "pending") if include_pending else ("releasing",)
+        rows = await self.db.fetch_all(
+            f"SELECT reservation_id FROM reservations WHERE state IN ({placeholders(states)})", states
+        )
+        return [row["reservation_id"] for row in rows]
+
+    async def create(self, new: NewOrder) -> Order:
+        """Store the order, its lines, its idempotency key, its first status and its
+        order.created event in one transaction. Raises Conflict if the idempotency key was
+        taken meanwhile (the caller then returns the order that took it)."""
+        now = utc_now()
+        total = sum(line.unit_price_cents * line.quantity for line in new.lines)
+        try:
+            async with self.db.transaction() as conn:
+                cursor = await conn.execute(
+                    "INSERT INTO orders (customer_id, status, total_cents, currency, reservation_id,"
+                    " created_at, updated_at, updated_by) VALUES (?, 'Created', ?, ?, ?, ?, ?, ?)",
+                    (new.customer_id, total, new.currency, new.reservation_id, now, now, new.updated_by),
+                )
+                order_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+                await conn.executemany(
+                    "INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_cents)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (order_id, no, line.product_id, line.name, line.quantity, line.unit_price_cents)
+                        for no, line in enumerate(new.lines, start=1)
+                    ],
+                )
+                if new.idempotency_key is not None:
+                    await conn.execute(
+                        "INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, created_at)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (new.customer_id, new.idempotency_key, new.request_hash, order_id, now),
+                    )
+                await conn.execute(
+                    "UPDATE reservations SET state = 'held', updated_at = ? WHERE reservation_id = ?",
+                    (now, new.reservation_id),
+                )
+                order = await _load_order(conn, order_id)
+                await _record_status(conn, order, "order.created", self.topic)
+        except sqlite3.IntegrityError:
+            raise Conflict("This Idempotency-Key was used by a concurrent request.") from None
+        return order
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def get(self, order_id: int) -> Order:
+        row = await self.db.fetch_one(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,))
+        if row is None:
+            raise NotFound("Order not found.")
+        lines = await self.db.fetch_all(
+            "SELECT order_id, product_id, name, quantity, unit_price_cents FROM order_lines"
+            " WHERE order_id = ? ORDER BY line_no",
+            (order_id,),
+        )
+        return _order(row, lines)
+
+    async def list(self, customer_id: int | None, limit: int, offset: int) -> tuple[list[Order], int]:
+        where, params = ("WHERE customer_id = ?", [customer_id]) if customer_id is not None else ("", [])
+        rows = await self.db.fetch_all(
+            f"SELECT {_ORDER_COLUMNS} FROM orders {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+        total = await self.db.fetch_value(f"SELECT COUNT(*) FROM orders {where}", params)
+        ids = [row["id"] for row in rows]
+        lines = await self.db.fetch_all(
+            "SELECT order_id, product_id, name, quantity, unit_price_cents FROM order_lines"
+            f" WHERE order_id IN ({placeholders(ids)}) ORDER BY order_id, line_no",
+            ids,
+        ) if ids else []
+        by_order: dict[int, list[sqlite3.Row]] = {}
+        for line in lines:
+            by_order.setdefault(line["order_id"], []).append(line)
+        return [_order(row, by_order.get(row["id"], [])) for row in rows], int(total)
+
+    async def status_events(
+        self, *, order_id: int | None = None, customer_id: int | None = None, after: int = 0
+    ) -> list[StatusEvent]:
+        """Status events after an SSE id: per order (`after` is a seq) or per customer
+        (`after` is a global id)."""
+        if order_id is not None:
+            rows = await self.db.fetch_all(
+                "SELECT * FROM status_events WHERE order_id = ? AND seq > ? ORDER BY seq", (order_id, after)
+            )
+        else:
+            rows = await self.db.fetch_all(
+                "SELECT * FROM status_events WHERE customer_id = ? AND id > ? ORDER BY id", (customer_id, after)
+            )
+        return [_status_event(row) for row in rows]
+
+    async def current_statuses(self, customer_id: int) -> list[StatusEvent]:
+        rows = await self.db.fetch_all(
+            "SELECT * FROM status_events WHERE id IN"
+            " (SELECT MAX(id) FROM status_events WHERE customer_id = ? GROUP BY order_id) ORDER BY id",
+            (customer_id,),
+        )
+        return [_status_event(row) for row in rows]
+
+    # -- transitions ------------------------------------------------------------------------
+
+    async def transition(self, order_id: int, to: str, updated_by: str) -> tuple[Order, bool]:
+        """Move an order to `to` if the transition is allowed. Returns (order, changed):
+        asking for the status an order already has changes nothing (redelivery-safe)."""
+        async with self.db.transaction() as conn:
+            order = await _load_order(conn, order_id)
+            if order.status == to:
+                return order, False
+            if to not in ALLOWED_TRANSITIONS[order.status]:
+                raise Conflict(f"An order that is {order.status} cannot become {to}.")
+            now = utc_now()
+            await conn.execute(
+                "UPDATE orders SET status = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+                (to, now, updated_by, order_id),
+            )
+            if to == "Cancelled":
+                await conn.execute(
+                    "UPDATE reservations SET state = 'releasing', updated_at = ? WHERE reservation_id ="
+                    " (SELECT reservation_id FROM orders WHERE id = ?)",
+                    (now, order_id),
+                )
+            order = await _load_order(conn, order_id)
+            event_type = "order.cancelled" if to == "Cancelled" else "order.status_changed"
+            await _record_status(conn, order, event_type, self.topic)
+        return order, True
+
+    async def reservation_of(self, order_id: int) -> str:
+        value = await self.db.fetch_value("SELECT reservation_id FROM orders WHERE id = ?", (order_id,))
+        if value is None:
+            raise NotFound("Order not found.")
+        return str(value)
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    async def unpublished(self, limit: int) -> list[tuple[int, str, str, bytes]]:
+        rows = await self.db.fetch_all(
+            "SELECT id, topic, key, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?", (limit,)
+        )
+        return [(row["id"], row["topic"], row["key"], bytes(row["payload"])) for row in rows]
+
+    async def mark_published(self, outbox_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE outbox SET published_at = ? WHERE id = ?", (utc_now(), outbox_id))
+
+
+async def _load_order(conn: aiosqlite.Connection, order_id: int) -> Order:
+    async with conn.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,)) as cursor:
+        row = await cursor.fetchone()
+    if row is None:
+        raise NotFound("Order not found.")
+    async with conn.execute(
+        "SELECT order_id, product_id, name, quantity, unit_price_cents FROM order_lines"
+        " WHERE order_id = ? ORDER BY line_no",
+        (order_id,),
+    ) as cursor:
+        lines = list(await cursor.fetchall())
+    return _order(row, lines)
+
+
+async def _record_status(conn: aiosqlite.Connection, order: Order, event_type: str, topic: str) -> None:
+    await conn.execute(
+        "INSERT INTO status_events (order_id, seq, customer_id, status, updated_at)"
+        " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM status_events WHERE order_id = ?), ?, ?, ?)",
+        (order.id, order.id, order.customer_id, order.status, order.updated_at),
+    )
+    envelope = Envelope.new(event_type, order.model_dump(mode="json"))
+    await conn.execute(
+        "INSERT INTO outbox (topic, key, payload, created_at) VALUES (?, ?, ?, ?)",
+        (topic, str(order.id), envelope.to_json(), envelope.occurred_at),
+    )
+
+
+def _order(row: sqlite3.Row, lines: Sequence[sqlite3.Row]) -> Order:
+    return Order(
+        id=row["id"],
+        customer_id=row["customer_id"],
+        status=row["status"],
+        items=[
+            OrderLine(
+                product_id=line["product_id"],
+                name=line["name"],
+                quantity=line["quantity"],
+                unit_price=cents_to_amount(line["unit_price_cents"]),
+                line_total=cents_to_amount(line["unit_price_cents"] * line["quantity"]),
+            )
+            for line in lines
+        ],
+        total=cents_to_amount(row["total_cents"]),
+        currency=row["currency"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        updated_by=row["updated_by"],
+    )
+
+
+def _status_event(row: sqlite3.Row) -> StatusEvent:
+    return StatusEvent(
+        seq=row["seq"],
+        global_id=row["id"],
+        id=row["order_id"],
+        customer_id=row["customer_id"],
+        status=row["status"],
+        updated_at=row["updated_at"],
+    )

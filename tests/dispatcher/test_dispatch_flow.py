@@ -1,0 +1,212 @@
+"""From checkout to Dispatched on the memory bus: signed webhooks to real loopback servers,
+the status seen through the API and on the SSE streams, redelivery, failing targets."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from shop.app import BUS, create_app
+from shop.bus.envelope import Envelope
+from tests.conftest import Api, User, make_config
+from tests.waiting import eventually, read_sse
+from tests.webhooks import WebhookTarget, start_webhook_target
+
+SECRET = "webhook-secret-for-tests"
+
+
+@pytest.fixture
+async def warehouse() -> AsyncIterator[WebhookTarget]:
+    target = await start_webhook_target()
+    yield target
+    await target.server.close()
+
+
+@pytest.fixture
+async def shipping() -> AsyncIterator[WebhookTarget]:
+    target = await start_webhook_target()
+    yield target
+    await target.server.close()
+
+
+def shop_config(tmp_path: Path, *targets: WebhookTarget, **dispatcher: Any) -> Any:
+    return make_config(
+        tmp_path / "data",
+        dispatcher={"webhooks": [t.url for t in targets], "webhook_secret": SECRET, "max_attempts": 3, **dispatcher},
+    )
+
+
+@pytest.fixture
+async def make_api(aiohttp_client: Callable[..., Awaitable[TestClient]]) -> Callable[..., Awaitable[Api]]:
+    async def make(cfg: Any) -> Api:
+        return Api(await aiohttp_client(create_app(cfg)))
+
+    return make
+
+
+async def place(api: Api, user: User, product_id: int = 1) -> dict[str, Any]:
+    response = await api.client.post(
+        "/api/orders", json={"items": [{"product_id": product_id, "quantity": 1}]}, headers=user.headers
+    )
+    assert response.status == 201, await response.text()
+    return await response.json()
+
+
+async def order_status(api: Api, user: User, order_id: int) -> str:
+    response = await api.client.get(f"/api/orders/{order_id}", headers=user.headers)
+    return (await response.json())["status"]
+
+
+async def dispatched(api: Api, user: User, order_id: int) -> bool:
+    return await order_status(api, user, order_id) == "Dispatched"
+
+
+async def test_order_reaches_dispatched_with_signed_webhooks_and_live_status(
+    tmp_path: Path, warehouse: WebhookTarget, shipping: WebhookTarget, make_api: Callable[..., Awaitable[Api]]
+) -> None:
+    # Hold the order at the warehouse until the customer is watching the stream.
+    warehouse.status = 503
+    api = await make_api(shop_config(tmp_path, warehouse, shipping, max_attempts=1000, retry_base_seconds=0.02))
+    user = await api.register()
+    order = await place(api, user)
+
+    stream = await api.client.get(f"/api/orders/{order['id']}/events", headers=user.headers)
+    assert stream.status == 200
+    assert stream.content_type == "text/event-stream"
+    first = await read_sse(stream, lambda events: len(events) >= 1)
+    assert first[0]["event"] == "status"
+    assert first[0]["data"] == {"id": order["id"], "status": "Created", "updated_at": order["updated_at"]}
+    await eventually(lambda: _async(len(warehouse.received) >= 1), "a first warehouse attempt")
+
+    everything = await api.client.get("/api/orders/events", headers=user.headers)
+    warehouse.status = 200
+    changes = await read_sse(stream, lambda events: any(e["data"]["status"] == "Dispatched" for e in events))
+    assert int(changes[-1]["id"]) > int(first[0]["id"])
+    mine = await read_sse(everything, lambda events: any(e["data"]["status"] == "Dispatched" for e in events))
+    assert mine[-1]["data"]["id"] == order["id"]
+    stream.close()
+    everything.close()
+
+    response = await api.client.get(f"/api/orders/{order['id']}", headers=user.headers)
+    final = await response.json()
+    assert final["status"] == "Dispatched"
+    assert final["updated_by"] == "order-dispatcher"
+
+    assert len(shipping.received) == 1
+    for call in (warehouse.received[-1], shipping.received[0]):
+        expected = "sha256=" + hmac.new(SECRET.encode(), call.body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(call.headers["X-Shop-Signature"], expected)
+        assert call.headers["X-Shop-Event"] == "order.created"
+        envelope = json.loads(call.body)
+        assert set(envelope) == {"event_id", "type", "occurred_at", "data"}
+        assert envelope["type"] == "order.created" and envelope["data"]["id"] == order["id"]
+    # The delivery id is stable across retries of one delivery.
+    assert len({call.headers["X-Shop-Delivery"] for call in warehouse.received}) == 1
+
+
+async def test_sse_resumes_after_last_event_id(
+    tmp_path: Path, make_api: Callable[..., Awaitable[Api]]
+) -> None:
+    api = await make_api(make_config(tmp_path / "data", dispatcher={"enabled": False}))
+    user = await api.register()
+    order = await place(api, user)
+    stream = await api.client.get(f"/api/orders/{order['id']}/events", headers=user.headers)
+    [created] = await read_sse(stream, lambda events: len(events) >= 1)
+    stream.close()
+
+    # A change while the client is away...
+    response = await api.client.post(f"/api/orders/{order['id']}/cancel", headers=user.headers)
+    assert response.status == 200
+    # ...is the first thing it gets when it comes back with Last-Event-ID.
+    stream = await api.client.get(
+        f"/api/orders/{order['id']}/events", headers={**user.headers, "Last-Event-ID": created["id"]}
+    )
+    [missed] = await read_sse(stream, lambda events: len(events) >= 1)
+    stream.close()
+    assert missed["data"]["status"] == "Cancelled"
+    assert int(missed["id"]) == int(created["id"]) + 1
+
+
+async def test_redelivered_event_dispatches_nothing_twice(
+    tmp_path: Path, warehouse: WebhookTarget, make_api: Callable[..., Awaitable[Api]]
+) -> None:
+    api = await make_api(shop_config(tmp_path, warehouse))
+    user = await api.register()
+    order = await place(api, user)
+    await eventually(lambda: dispatched(api, user, order["id"]), "the order to be dispatched")
+    [call] = warehouse.received
+    envelope = Envelope.from_json(call.body)
+
+    bus = api.client.app[BUS]
+    for _ in range(3):
+        await bus.publish("order-events", str(order["id"]), envelope)
+    await bus.drain()  # type: ignore[attr-defined]
+    assert len(warehouse.received) == 1
+
+    stream = await api.client.get(f"/api/orders/{order['id']}/events", headers={**user.headers, "Last-Event-ID": "0"})
+    events = await read_sse(stream, lambda events: len(events) >= 2)
+    stream.close()
+    assert [e["data"]["status"] for e in events] == ["Created", "Dispatched"]
+
+
+async def test_failing_target_does_not_block_other_orders_and_can_be_retried(
+    tmp_path: Path, warehouse: WebhookTarget, make_api: Callable[..., Awaitable[Api]]
+) -> None:
+    api = await make_api(shop_config(tmp_path, warehouse, max_attempts=3))
+    user, admin = await api.register(), await api.admin()
+    stuck = await place(api, user)
+    warehouse.failing_orders.add(stuck["id"])
+    # The warehouse fails only this order; placing the next one proves it is not blocked.
+    fine = await place(api, user, product_id=2)
+    await eventually(lambda: dispatched(api, user, fine["id"]), "the healthy order to be dispatched")
+
+    async def failed_deliveries() -> list[dict[str, Any]]:
+        response = await api.client.get("/api/dispatcher/deliveries?status=failed", headers=admin.headers)
+        assert response.status == 200
+        return [d for d in await response.json() if d["order_id"] == stuck["id"]]
+
+    [failed] = await eventually(failed_deliveries, "the delivery to be marked failed")
+    assert failed["attempts"] == 3 and failed["target"] == warehouse.url
+    assert failed["last_error"] == "HTTP 503"
+    assert await order_status(api, user, stuck["id"]) == "Created"
+
+    response = await api.client.post(f"/api/dispatcher/deliveries/{failed['id']}/retry", headers=user.headers)
+    assert response.status == 403
+    warehouse.failing_orders.clear()
+    response = await api.client.post(f"/api/dispatcher/deliveries/{failed['id']}/retry", headers=admin.headers)
+    assert response.status == 202
+    await eventually(lambda: dispatched(api, user, stuck["id"]), "the retried order to be dispatched")
+    response = await api.client.get(f"/api/dispatcher/deliveries?status=delivered", headers=admin.headers)
+    assert stuck["id"] in [d["order_id"] for d in await response.json()]
+    response = await api.client.post(f"/api/dispatcher/deliveries/{failed['id']}/retry", headers=admin.headers)
+    assert response.status == 409  # delivered already
+
+
+async def test_without_targets_orders_are_dispatched_directly(
+    tmp_path: Path, make_api: Callable[..., Awaitable[Api]]
+) -> None:
+    api = await make_api(make_config(tmp_path / "data"))
+    user = await api.register()
+    order = await place(api, user)
+    await eventually(lambda: dispatched(api, user, order["id"]), "the order to be dispatched")
+
+
+async def test_deliveries_are_admin_only(tmp_path: Path, make_api: Callable[..., Awaitable[Api]]) -> None:
+    api = await make_api(make_config(tmp_path / "data"))
+    user = await api.register()
+    assert (await api.client.get("/api/dispatcher/deliveries")).status == 401
+    assert (await api.client.get("/api/dispatcher/deliveries", headers=user.headers)).status == 403
+    admin = await api.admin()
+    response = await api.client.get("/api/dispatcher/deliveries?status=bogus", headers=admin.headers)
+    assert response.status == 422
+
+
+async def _async(value: bool) -> bool:
+    return value

@@ -1,0 +1,224 @@
+"""Orders: placement, prices from the catalogue, stock under concurrency, idempotency,
+authorization, cancellation. The dispatcher is off here so orders stay Created."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from shop.app import create_app
+from tests.conftest import Api, User, make_config
+
+
+@pytest.fixture
+async def api(aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_path: Path) -> Api:
+    cfg = make_config(tmp_path / "data", dispatcher={"enabled": False})
+    return Api(await aiohttp_client(create_app(cfg)))
+
+
+async def product(api: Api, product_id: int) -> dict:
+    response = await api.client.get(f"/api/products/{product_id}")
+    assert response.status == 200
+    return await response.json()
+
+
+async def set_stock(api: Api, product_id: int, stock: int) -> None:
+    admin = await api.admin()
+    response = await api.client.patch(
+        f"/api/products/{product_id}", json={"stock_quantity": stock}, headers=admin.headers
+    )
+    assert response.status == 200, await response.text()
+
+
+async def place(api: Api, user: User, body: object, key: str | None = None) -> tuple[int, dict]:
+    headers = dict(user.headers)
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    response = await api.client.post("/api/orders", json=body, headers=headers)
+    return response.status, await response.json()
+
+
+async def test_order_is_priced_from_the_catalogue_exactly(api: Api) -> None:
+    user = await api.register()
+    laptop, mouse = await product(api, 1), await product(api, 8)
+    status, order = await place(api, user, {"items": [{"product_id": 1, "quantity": 1}, {"product_id": 8, "quantity": 3}]})
+    assert status == 201, order
+    assert order["customer_id"] == user.id and order["status"] == "Created"
+    lines = {line["product_id"]: line for line in order["items"]}
+    assert lines[8]["unit_price"] == mouse["price"]
+    assert lines[8]["line_total"] == round(mouse["price"] * 3, 2)
+    cents = round(laptop["price"] * 100) + 3 * round(mouse["price"] * 100)
+    assert round(order["total"] * 100) == cents
+    assert order["currency"] == "USD"
+    assert (await product(api, 8))["stock_quantity"] == mouse["stock_quantity"] - 3
+
+
+async def test_money_is_summed_in_cents_not_floats(api: Api) -> None:
+    admin, user = await api.admin(), await api.register()
+    response = await api.client.patch("/api/products/2", json={"price": 0.1}, headers=admin.headers)
+    assert response.status == 200, await response.text()
+    response = await api.client.patch("/api/products/3", json={"price": 0.2}, headers=admin.headers)
+    assert response.status == 200
+    status, order = await place(api, user, {"items": [{"product_id": 2, "quantity": 1}, {"product_id": 3, "quantity": 1}]})
+    assert status == 201
+    assert order["total"] == 0.3  # a float sum would give 0.30000000000000004
+
+
+async def test_legacy_array_body_and_client_fields_have_no_effect(api: Api) -> None:
+    user, other = await api.register(), await api.register()
+    price = (await product(api, 5))["price"]
+    body = [{"product_id": 5, "quantity": 2, "customer_id": other.id, "per_cost": 0.01, "total_cost": 0.02, "status": "Dispatched"}]
+    status, order = await place(api, user, body)
+    assert status == 201, order
+    assert order["customer_id"] == user.id
+    assert order["status"] == "Created"
+    assert order["items"][0]["unit_price"] == price
+    assert order["total"] == round(price * 2, 2)
+
+
+@pytest.mark.parametrize(
+    "body, loc",
+    [
+        ({"items": [{"product_id": 9999, "quantity": 1}]}, ["items", 0, "product_id"]),
+        ({"items": [{"product_id": 1, "quantity": 0}]}, ["items", 0, "quantity"]),
+        ({"items": [{"product_id": 1, "quantity": -2}]}, ["items", 0, "quantity"]),
+        ({"items": []}, ["items"]),
+        ({"items": [{"product_id": 1, "quantity": 1}], "total": 1}, ["total"]),
+        ({"items": [{"product_id": 1, "quantity": 1, "discount": 50}]}, ["items", 0, "discount"]),
+        ([], ["items"]),
+    ],
+)
+async def test_invalid_orders_are_422_and_reserve_nothing(api: Api, body: object, loc: list) -> None:
+    user = await api.register()
+    before = (await product(api, 1))["stock_quantity"]
+    status, problem = await place(api, user, body)
+    assert status == 422, problem
+    assert loc in [error["loc"] for error in problem["errors"]]
+    assert (await product(api, 1))["stock_quantity"] == before
+    response = await api.client.get("/api/orders", headers=user.headers)
+    assert await response.json() == []
+
+
+async def test_malformed_json_is_400(api: Api) -> None:
+    user = await api.register()
+    response = await api.client.post(
+        "/api/orders", data=b"{not json", headers={**user.headers, "Content-Type": "application/json"}
+    )
+    assert response.status == 400
+    assert response.content_type == "application/problem+json"
+
+
+async def test_anonymous_cannot_order(api: Api) -> None:
+    response = await api.client.post("/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]})
+    assert response.status == 401
+
+
+async def test_not_enough_stock_is_409_and_reserves_nothing(api: Api) -> None:
+    user = await api.register()
+    await set_stock(api, 4, 2)
+    status, problem = await place(api, user, {"items": [{"product_id": 1, "quantity": 1}, {"product_id": 4, "quantity": 3}]})
+    assert status == 409, problem
+    assert (await product(api, 4))["stock_quantity"] == 2
+    laptop_before = (await product(api, 1))["stock_quantity"]
+    assert laptop_before == (await product(api, 1))["stock_quantity"]
+
+
+async def test_fifty_concurrent_orders_for_ten_units(api: Api) -> None:
+    await set_stock(api, 6, 10)
+    laptop_stock = (await product(api, 1))["stock_quantity"]
+    customers = [await api.register() for _ in range(5)]
+    attempts = [place(api, customers[i % 5], {"items": [{"product_id": 6, "quantity": 1}]}) for i in range(50)]
+    results = await asyncio.gather(*attempts)
+    statuses = sorted(status for status, _ in results)
+    assert statuses.count(201) == 10
+    assert statuses.count(409) == 40
+    assert (await product(api, 6))["stock_quantity"] == 0
+    assert (await product(api, 1))["stock_quantity"] == laptop_stock
+
+    # Cancelling returns the stock, exactly once.
+    created = next(order for status, order in results if status == 201)
+    owner = next(c for c in customers if c.id == created["customer_id"])
+    response = await api.client.post(f"/api/orders/{created['id']}/cancel", headers=owner.headers)
+    assert response.status == 200
+    assert (await response.json())["status"] == "Cancelled"
+    assert (await product(api, 6))["stock_quantity"] == 1
+    response = await api.client.post(f"/api/orders/{created['id']}/cancel", headers=owner.headers)
+    assert response.status == 409
+    assert (await product(api, 6))["stock_quantity"] == 1
+
+
+async def test_idempotency_key_makes_retries_safe(api: Api) -> None:
+    user, other = await api.register(), await api.register()
+    stock = (await product(api, 7))["stock_quantity"]
+    body = {"items": [{"product_id": 7, "quantity": 2}]}
+    first_status, first = await place(api, user, body, key="checkout-1")
+    again = await asyncio.gather(*(place(api, user, body, key="checkout-1") for _ in range(5)))
+    assert first_status == 201
+    assert all(status == 200 and order["id"] == first["id"] for status, order in again)
+    assert (await product(api, 7))["stock_quantity"] == stock - 2
+
+    status, problem = await place(api, user, {"items": [{"product_id": 7, "quantity": 3}]}, key="checkout-1")
+    assert status == 409, problem
+    assert (await product(api, 7))["stock_quantity"] == stock - 2
+
+    # Keys belong to a customer: another customer's same key is another order.
+    status, theirs = await place(api, other, body, key="checkout-1")
+    assert status == 201 and theirs["id"] != first["id"]
+    response = await api.client.get("/api/orders", headers=user.headers)
+    assert [order["id"] for order in await response.json()] == [first["id"]]
+
+
+async def test_concurrent_double_submit_with_one_key_makes_one_order(api: Api) -> None:
+    user = await api.register()
+    body = {"items": [{"product_id": 9, "quantity": 1}]}
+    results = await asyncio.gather(*(place(api, user, body, key="double-click") for _ in range(10)))
+    assert sorted(status for status, _ in results) == [200] * 9 + [201]
+    assert len({order["id"] for _, order in results}) == 1
+
+
+async def test_orders_are_visible_to_owner_and_admin_only(api: Api) -> None:
+    alice, bob, admin = await api.register(), await api.register(), await api.admin()
+    _, first = await place(api, alice, {"items": [{"product_id": 1, "quantity": 1}]})
+    _, second = await place(api, alice, {"items": [{"product_id": 2, "quantity": 1}]})
+    _, bobs = await place(api, bob, {"items": [{"product_id": 3, "quantity": 1}]})
+
+    response = await api.client.get("/api/orders", headers=alice.headers)
+    listed = await response.json()
+    assert [o["id"] for o in listed] == [second["id"], first["id"]]  # newest first
+    assert response.headers["X-Total-Count"] == "2"
+    line = listed[0]["items"][0]
+    assert line["name"] == (await product(api, 2))["name"]
+    assert line["image"] == (await product(api, 2))["images"][0]
+
+    for path in (f"/api/orders/{bobs['id']}", f"/api/orders/{bobs['id']}/events"):
+        response = await api.client.get(path, headers=alice.headers)
+        assert response.status == 404, path
+    response = await api.client.post(f"/api/orders/{bobs['id']}/cancel", headers=alice.headers)
+    assert response.status == 404
+    response = await api.client.get(f"/api/orders/{bobs['id']}")
+    assert response.status == 401
+
+    response = await api.client.get(f"/api/orders/{bobs['id']}", headers=admin.headers)
+    assert response.status == 200
+    response = await api.client.get("/api/orders", headers=admin.headers)
+    assert {o["id"] for o in await response.json()} >= {first["id"], second["id"], bobs["id"]}
+    response = await api.client.get(f"/api/orders?customer_id={bob.id}", headers=admin.headers)
+    assert [o["id"] for o in await response.json()] == [bobs["id"]]
+    # A customer cannot widen the list with the admin's filter.
+    response = await api.client.get(f"/api/orders?customer_id={bob.id}", headers=alice.headers)
+    assert {o["id"] for o in await response.json()} == {first["id"], second["id"]}
+
+    response = await api.client.post(f"/api/orders/{bobs['id']}/cancel", headers=admin.headers)
+    assert response.status == 200
+    assert (await response.json())["updated_by"] == f"admin:{admin.id}"
+
+
+async def test_missing_order_is_404(api: Api) -> None:
+    user = await api.register()
+    for path in ("/api/orders/999999", "/api/orders/abc"):
+        response = await api.client.get(path, headers=user.headers)
+        assert response.status == 404

@@ -1,0 +1,48 @@
+"""A real HTTP server on loopback standing in for the warehouse or shipping system."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class WebhookTarget:
+    server: TestServer
+    received: list[Received] = field(default_factory=list)
+    status: int = 200  # what it answers; set to 503 to play a target that is down
+    failing_orders: set[int] = field(default_factory=set)  # answer 503 for these order ids only
+
+    def order_ids(self) -> list[int]:
+        return [json.loads(r.body)["data"]["id"] for r in self.received]
+
+    @property
+    def url(self) -> str:
+        return str(self.server.make_url("/hook"))
+
+
+async def start_webhook_target() -> WebhookTarget:
+    app = web.Application()
+    target: WebhookTarget
+
+    async def hook(request: web.Request) -> web.Response:
+        body = await request.read()
+        target.received.append(Received(dict(request.headers), body))
+        if json.loads(body)["data"]["id"] in target.failing_orders:
+            return web.Response(status=503)
+        return web.Response(status=target.status)
+
+    app.router.add_post("/hook", hook)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    target = WebhookTarget(server)
+    return target
