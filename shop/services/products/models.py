@@ -66,7 +66,9 @@ def _image_url(value: str) -> str:
 
 ImageUrl = Annotated[str, Field(max_length=2000), AfterValidator(_image_url)]
 Images = Annotated[list[ImageUrl], Field(max_length=20)]
-Specifications = Annotated[dict[Annotated[str, Field(min_length=1, max_length=100)], Annotated[str, Field(max_length=1000)]], Field(max_length=100)]
+SpecName = Annotated[str, Field(min_length=1, max_length=100)]
+SpecValue = Annotated[str, Field(max_length=1000)]
+Specifications = Annotated[dict[SpecName, SpecValue], Field(max_length=100)]
 
 
 class Review(BaseModel):
@@ -99,11 +101,20 @@ class ProductCreate(BaseModel):
     model: str = Field(default="", max_length=100)
 
 
+def _without_nulls(schema: dict[str, Any]) -> None:
+    # The Python types say `| None` only to mark "not sent"; the documented body never has null.
+    for prop in schema.get("properties", {}).values():
+        options = prop.pop("anyOf", None)
+        if options is not None:
+            prop.update(next(o for o in options if o.get("type") != "null"))
+        prop.pop("default", None)
+
+
 class ProductUpdate(BaseModel):
     """Partial update (PUT and PATCH alike): only the fields sent change. `id`, `created_at`
     and `updated_at` are not here, so sending them is a 422 (extra="forbid")."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_without_nulls)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
