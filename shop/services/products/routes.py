@@ -10,9 +10,11 @@ from shop.errors import FieldError, NotFound, ValidationFailed
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_admin
 from shop.jsonutil import json_response
+from shop.openapi import Content, Param, operation
 from shop.paging import Page
 from shop.services.products.models import (
     MAX_ID,
+    Product,
     ProductCreate,
     ProductFilters,
     ProductUpdate,
@@ -27,6 +29,8 @@ STORES = web.AppKey("product_stores", Slot[ProductStore])
 
 routes = web.RouteTableDef()
 internal_routes = web.RouteTableDef()
+
+PRODUCT_ID = Param("product_id", int, "The product's id.")
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_IDS_PER_LOOKUP = 500
@@ -56,6 +60,14 @@ def _filters(request: web.Request) -> ProductFilters:
 
 
 @routes.get("")
+@operation(
+    "List and search the catalogue",
+    description="Filters combine; `q` matches name, description and brand. "
+    "An empty parameter (`?min_price=`) is no filter.",
+    query=ProductFilters,
+    paged=True,
+    responses={200: list[Product]},
+)
 async def list_products(request: web.Request) -> web.Response:
     filters = _filters(request)
     page = Page.from_request(request)
@@ -64,6 +76,13 @@ async def list_products(request: web.Request) -> web.Response:
 
 
 @routes.post("")
+@operation(
+    "Add a product",
+    auth="admin",
+    body=ProductCreate,
+    responses={201: Content(Product, headers={"Location": "The new product's URL."})},
+    errors={409: "A product with this SKU already exists."},
+)
 async def create_product(request: web.Request) -> web.Response:
     require_admin(request)
     data = await read_model(request, ProductCreate)
@@ -72,12 +91,22 @@ async def create_product(request: web.Request) -> web.Response:
 
 
 @routes.get("/{product_id}")
+@operation("Get a product", path=[PRODUCT_ID], responses={200: Product})
 async def get_product(request: web.Request) -> web.Response:
     return json_response(await _store(request).get(_id(request)))
 
 
 @routes.put("/{product_id}")
 @routes.patch("/{product_id}")
+@operation(
+    "Update a product",
+    description="Partial: only the fields sent change (PUT and PATCH alike); null is not a value.",
+    auth="admin",
+    path=[PRODUCT_ID],
+    body=ProductUpdate,
+    responses={200: Product},
+    errors={409: "Another product has this SKU."},
+)
 async def update_product(request: web.Request) -> web.Response:
     require_admin(request)
     product_id = _id(request)
@@ -86,6 +115,7 @@ async def update_product(request: web.Request) -> web.Response:
 
 
 @routes.delete("/{product_id}")
+@operation("Delete a product", auth="admin", path=[PRODUCT_ID], responses={204: None})
 async def delete_product(request: web.Request) -> web.Response:
     require_admin(request)
     await _store(request).delete(_id(request))
