@@ -3,10 +3,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from shop.db import Slot
+from shop.dispatcher.store import Delivery
 from shop.dispatcher.worker import Dispatcher
 from shop.errors import FieldError, ValidationFailed
 from shop.gateway.context import require_admin
 from shop.jsonutil import json_response
+from shop.openapi import Param, operation
 from shop.paging import Page
 
 DISPATCHER = web.AppKey("dispatcher", Slot[Dispatcher])
@@ -16,6 +18,13 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/deliveries")
+@operation(
+    "List webhook deliveries",
+    auth="admin",
+    query=[Param("status", str, "pending, delivered or failed")],
+    responses={200: list[Delivery]},
+    paged=True,
+)
 async def list_deliveries(request: web.Request) -> web.Response:
     require_admin(request)
     status = request.query.get("status") or None
@@ -29,6 +38,14 @@ async def list_deliveries(request: web.Request) -> web.Response:
 
 
 @routes.post("/deliveries/{delivery_id}/retry")
+@operation(
+    "Retry a delivery now",
+    description="Gives a pending or failed delivery another round of attempts, starting now.",
+    auth="admin",
+    path=[Param("delivery_id", int, "The delivery's id.")],
+    responses={202: Delivery},
+    errors={409: "The delivery was delivered already."},
+)
 async def retry_delivery(request: web.Request) -> web.Response:
     require_admin(request)
     raw = request.match_info["delivery_id"]

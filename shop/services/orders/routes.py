@@ -13,9 +13,10 @@ from shop.errors import FieldError, ServiceUnavailable, ValidationFailed
 from shop.gateway.bodies import parse_model, read_json
 from shop.gateway.context import Caller, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
+from shop.openapi import Content, Param, operation
 from shop.paging import Page
 from shop.services.orders.live import StatusBroadcaster
-from shop.services.orders.models import Order, OrderCreate, StatusEvent
+from shop.services.orders.models import Order, OrderCreate, OrderLineIn, StatusEvent
 from shop.services.orders.placing import Orders
 from shop.services.products.client import PRODUCTS
 
@@ -31,6 +32,15 @@ MAX_IDEMPOTENCY_KEY = 200
 
 routes = web.RouteTableDef()
 internal_routes = web.RouteTableDef()
+
+ORDER_ID = Param("order_id", int, "The order's id.")
+LAST_EVENT_ID = Param("Last-Event-ID", int, "Resume after this event id: every change since is sent first.")
+STATUS_STREAM = Content(
+    None,
+    media_type="text/event-stream",
+    description="`event: status` with `data: {id, status, updated_at}` and an increasing `id:`; "
+    "first the current status (or everything after Last-Event-ID), then every change.",
+)
 
 
 def _orders(request: web.Request) -> Orders:
@@ -55,6 +65,21 @@ async def _visible_order(request: web.Request) -> tuple[Order, Caller]:
 
 
 @routes.post("")
+@operation(
+    "Place an order",
+    description="Prices come from the catalogue and stock is reserved atomically. Also accepts a "
+    "bare array of lines (the original UI's form); `customer_id`, `per_cost`, `total_cost` and "
+    "`status` in a line are ignored. With `Idempotency-Key`, a retry with the same body returns "
+    "the same order (200) and creates nothing.",
+    auth="customer",
+    body=OrderCreate | list[OrderLineIn],
+    headers=[Param("Idempotency-Key", str, "Makes retries safe: 1 to 200 characters, per customer.")],
+    responses={
+        201: Content(Order, headers={"Location": "The new order's URL."}),
+        200: Content(Order, description="A retry with the same Idempotency-Key and body."),
+    },
+    errors={409: "Not enough stock (nothing reserved), or the Idempotency-Key was used with another body."},
+)
 async def place_order(request: web.Request) -> web.Response:
     caller = require_caller(request)
     key = request.headers.get("Idempotency-Key")
@@ -73,6 +98,15 @@ async def place_order(request: web.Request) -> web.Response:
 
 
 @routes.get("")
+@operation(
+    "List orders",
+    description="The caller's orders, newest first, each line with the product's current name and "
+    "first image. An admin sees every order and may filter by `customer_id`.",
+    auth="customer",
+    query=[Param("customer_id", int, "Admins only: one customer's orders.")],
+    responses={200: list[Order]},
+    paged=True,
+)
 async def list_orders(request: web.Request) -> web.Response:
     caller = require_caller(request)
     page = Page.from_request(request)
@@ -111,6 +145,12 @@ async def _enrich(request: web.Request, orders: list[Order]) -> None:
 
 
 @routes.get("/events")
+@operation(
+    "Live status of all the caller's orders",
+    auth="customer",
+    headers=[LAST_EVENT_ID],
+    responses={200: STATUS_STREAM},
+)
 async def my_order_events(request: web.Request) -> web.StreamResponse:
     caller = require_caller(request)
     store = _orders(request).store
@@ -127,18 +167,34 @@ async def my_order_events(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/{order_id}")
+@operation("Get an order", auth="owner_or_admin", path=[ORDER_ID], responses={200: Order})
 async def get_order(request: web.Request) -> web.Response:
     order, _ = await _visible_order(request)
     return json_response(order)
 
 
 @routes.post("/{order_id}/cancel")
+@operation(
+    "Cancel an order",
+    description="Only from Created; the reserved stock is returned.",
+    auth="owner_or_admin",
+    path=[ORDER_ID],
+    responses={200: Order},
+    errors={409: "The order is not Created any more."},
+)
 async def cancel_order(request: web.Request) -> web.Response:
     order, caller = await _visible_order(request)
     return json_response(await _orders(request).cancel(order.id, _actor(caller)))
 
 
 @routes.get("/{order_id}/events")
+@operation(
+    "Live status of one order",
+    auth="owner_or_admin",
+    path=[ORDER_ID],
+    headers=[LAST_EVENT_ID],
+    responses={200: STATUS_STREAM},
+)
 async def order_events(request: web.Request) -> web.StreamResponse:
     order, _ = await _visible_order(request)
     store = _orders(request).store
