@@ -10,6 +10,7 @@ from shop.gateway.context import require_admin
 from shop.jsonutil import json_response
 from shop.openapi import Param, operation
 from shop.paging import Page
+from shop.pathparams import path_id
 
 DISPATCHER = web.AppKey("dispatcher", Slot[Dispatcher])
 STATUSES = ("pending", "delivered", "failed")
@@ -48,10 +49,8 @@ async def list_deliveries(request: web.Request) -> web.Response:
 )
 async def retry_delivery(request: web.Request) -> web.Response:
     require_admin(request)
-    raw = request.match_info["delivery_id"]
-    if not raw.isdigit():
-        raise web.HTTPNotFound()
+    delivery_id = path_id(request, "delivery_id")
     dispatcher = request.config_dict[DISPATCHER].get()
-    delivery = await dispatcher.store.retry(int(raw), dispatcher.cfg.max_attempts)
+    delivery = await dispatcher.store.retry(delivery_id, dispatcher.cfg.max_attempts)
     dispatcher.wake()
     return json_response(delivery, status=202)

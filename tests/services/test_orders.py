@@ -219,6 +219,10 @@ async def test_orders_are_visible_to_owner_and_admin_only(api: Api) -> None:
 
 async def test_missing_order_is_404(api: Api) -> None:
     user = await api.register()
-    for path in ("/api/orders/999999", "/api/orders/abc"):
+    for path in ("/api/orders/999999", "/api/orders/abc", "/api/orders/%C2%B2", "/api/orders/" + "9" * 30):
         response = await api.client.get(path, headers=user.headers)
-        assert response.status == 404
+        assert response.status == 404, path
+    admin = await api.admin()
+    for query in ("customer_id=%C2%B2", "customer_id=abc", "customer_id=" + "9" * 30):
+        response = await api.client.get(f"/api/orders?{query}", headers=admin.headers)
+        assert response.status == 422, query

@@ -15,6 +15,7 @@ from shop.gateway.context import Caller, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
+from shop.pathparams import parse_id, path_id
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.models import Order, OrderCreate, OrderLineIn, StatusEvent
 from shop.services.orders.placing import Orders
@@ -48,10 +49,7 @@ def _orders(request: web.Request) -> Orders:
 
 
 def _order_id(request: web.Request) -> int:
-    raw = request.match_info["order_id"]
-    if not raw.isdigit():
-        raise web.HTTPNotFound()
-    return int(raw)
+    return path_id(request, "order_id")
 
 
 def _actor(caller: Caller) -> str:
@@ -113,11 +111,8 @@ async def list_orders(request: web.Request) -> web.Response:
     customer_id: int | None = caller.user_id
     if caller.is_admin:
         raw = request.query.get("customer_id")
-        if raw is None:
-            customer_id = None
-        elif raw.isdigit():
-            customer_id = int(raw)
-        else:
+        customer_id = None if raw is None else parse_id(raw)
+        if raw is not None and customer_id is None:
             raise ValidationFailed(
                 "customer_id must be a whole number.", [FieldError(("query", "customer_id"), "must be an integer")]
             )
@@ -251,7 +246,7 @@ def _sse(event: StatusEvent, event_id: int) -> bytes:
 
 def _last_event_id(request: web.Request) -> int | None:
     raw = request.headers.get("Last-Event-ID", "").strip()
-    return int(raw) if raw.isdigit() else None
+    return parse_id(raw)
 
 
 # -- service-to-service (the dispatcher, through the registry) ---------------------------------
