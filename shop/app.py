@@ -31,13 +31,13 @@ from shop.services.customers.client import CUSTOMERS
 from shop.services.products import app as products_app
 from shop.services.products.client import PRODUCTS
 from shop.bus import Bus, create_bus
+from shop.bus.routes import BUS_KEY as BUS, routes as bus_routes
 from shop.dispatcher import app as dispatcher_app
 from shop.registry import ServiceKey
 from shop.services.orders import app as orders_app
 from shop.services.orders.client import ORDERS
 
 CONFIG = web.AppKey("config", ShopConfig)
-BUS = web.AppKey("bus", Bus)
 HEALTH_CHECK_INTERVAL = 5.0
 
 ServiceFactory = Callable[[ShopConfig, Registry, Bus], ServiceApps]
@@ -106,7 +106,10 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     app[READINESS_CHECKS] = {}
     app.on_response_prepare.append(add_response_headers)
     app.on_response_prepare.append(add_rate_limit_headers)
+    bus = create_bus(cfg.bus)
+    app[BUS] = bus
     app.add_routes(ops_routes)
+    app.add_routes(bus_routes)
     setup_docs(app)  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
     app.router.add_static("/static", Path(__file__).parent / "web" / "static")
@@ -116,7 +119,6 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
             registry.register_remote(REMOTE_KEYS[name], url)
     app.cleanup_ctx.append(_registry_context(registry))
 
-    bus = create_bus(cfg.bus)
     local = local_services(cfg, services)
     for name in local:
         mount(app, LOCAL_FACTORIES[name](cfg, registry, bus))
@@ -136,7 +138,6 @@ def _run_bus(app: web.Application, bus: Bus) -> None:
     async def stop(app: web.Application) -> None:
         await bus.stop()
 
-    app[BUS] = bus
     app.on_startup.append(start)
     app.on_shutdown.append(stop)
     app[READINESS_CHECKS]["bus"] = bus.ping
