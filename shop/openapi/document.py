@@ -256,7 +256,9 @@ class _Builder:
     def operation(self, item: _Planned) -> dict[str, Any]:
         operation = item.operation
         result: dict[str, Any] = {"operationId": item.operation_id, "tags": item.tags}
-        parameters = [self._parameter(where, param, schema) for where, param, schema in item.params]
+        # Path parameters first, then a query model's fields, then the rest in declared order.
+        params = sorted(item.params, key=lambda entry: entry[0] != "path")
+        parameters = [self._parameter(where, param, schema) for where, param, schema in params]
         if operation is None:
             doc = (getattr(item.route.handler, "__doc__", None) or "").strip()
             name = getattr(item.route.handler, "__name__", "operation").replace("_", " ")
@@ -274,7 +276,8 @@ class _Builder:
         if operation.deprecated:
             result["deprecated"] = True
         if item.query_model is not None:
-            parameters.extend(self._model_parameters(self.bank.get(item.query_model)))
+            at = sum(1 for where, _param, _schema in params if where == "path")
+            parameters[at:at] = self._model_parameters(self.bank.get(item.query_model))
         if parameters:
             result["parameters"] = parameters
         if item.body is not None:
@@ -381,8 +384,9 @@ def _errors(item: _Planned, operation: Operation) -> dict[int, str]:
 
 def _parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """A parameter is absent rather than null: drop the null branch pydantic gives an
-    optional field, and its title (the parameter's name says it)."""
-    schema = {k: v for k, v in schema.items() if k != "title" and not (k == "default" and v is None)}
+    optional field. Its title and description belong to the parameter, not its schema."""
+    dropped = {"title", "description"}
+    schema = {k: v for k, v in schema.items() if k not in dropped and not (k == "default" and v is None)}
     options = schema.get("anyOf")
     if isinstance(options, list):
         kept = [option for option in options if option != {"type": "null"}]
