@@ -36,6 +36,7 @@ from shop.dispatcher import app as dispatcher_app
 from shop.registry import ServiceKey
 from shop.services.orders import app as orders_app
 from shop.services.orders.client import ORDERS
+from shop.web.routes import add_storefront
 
 CONFIG = web.AppKey("config", ShopConfig)
 HEALTH_CHECK_INTERVAL = 5.0
@@ -113,6 +114,7 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     setup_docs(app)  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
     app.router.add_static("/static", Path(__file__).parent / "web" / "static")
+    add_storefront(app)  # GET /: the storefront page; its assets are under /static
 
     for name, url in ((n, s.url) for n, s in cfg.services.items()):
         if name in REMOTE_KEYS:

@@ -1,0 +1,57 @@
+// The two live regions of index.html: #notice (polite: "Saved", "Logged out") and #alert
+// (assertive: errors). Screen readers announce whatever is written into them. A flash is a
+// notice that must survive the next navigation ("Order #7 placed" shown on the order page).
+
+import { onRender } from "./router.js";
+
+let flashed = null;
+
+function region(id) {
+  return document.getElementById(id);
+}
+
+function show(id, message) {
+  const el = region(id);
+  el.textContent = message;
+  el.hidden = !message;
+}
+
+/** A polite, non-error message. */
+export function notify(message) {
+  show("alert", "");
+  show("notice", message);
+}
+
+/** An error the reader must hear now. */
+export function alert(message) {
+  show("notice", "");
+  show("alert", message);
+}
+
+export function clear() {
+  show("notice", "");
+  show("alert", "");
+}
+
+/** Show `message` after the next navigation instead of now. */
+export function flash(message, kind = "notice") {
+  flashed = { message, kind };
+}
+
+/** Messages belong to the page they were said on: clear them on navigation, except a flash. */
+export function install() {
+  window.addEventListener("hashchange", () => {
+    const pending = flashed;
+    flashed = null;
+    if (pending) (pending.kind === "alert" ? alert : notify)(pending.message);
+    else clear();
+  });
+  onRender(() => {
+    // A flash for a navigation that did not change the hash (navigate() to the same page).
+    if (flashed) {
+      const pending = flashed;
+      flashed = null;
+      (pending.kind === "alert" ? alert : notify)(pending.message);
+    }
+  });
+}
