@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from shop.app import create_app
 from shop.config import ShopConfig
+from tests.kafka import kafka_broker
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-for-tests"
@@ -103,3 +104,11 @@ def make_api(aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_path: Pat
         return Api(await aiohttp_client(create_app(cfg, only)))
 
     return make
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The address ("host:port") of a real Kafka-protocol broker for the session:
+    SHOP_TEST_KAFKA if set, else tansu on a free loopback port (tests/kafka.py; skips
+    when there is neither)."""
+    yield from kafka_broker(tmp_path_factory.mktemp("kafka"))
