@@ -90,6 +90,7 @@ async def place_order(request: web.Request) -> web.Response:
     # The original UI posted a bare array of lines.
     body = parse_model({"items": data} if isinstance(data, list) else data, OrderCreate)
     order, created = await _orders(request).place(caller.user_id, body, _actor(caller), key)
+    await _enrich(request, [order])
     return json_response(
         order, status=201 if created else 200, headers={"Location": f"/api/orders/{order.id}"}
     )
@@ -123,7 +124,7 @@ async def list_orders(request: web.Request) -> web.Response:
 
 async def _enrich(request: web.Request, orders: list[Order]) -> None:
     """Each line shows the product's current name and first image. If the catalogue is
-    unreachable the orders still list, with the names they were bought under."""
+    unreachable the orders still show, with the names they were bought under."""
     ids = {line.product_id for order in orders for line in order.items}
     if not ids:
         return
@@ -165,6 +166,7 @@ async def my_order_events(request: web.Request) -> web.StreamResponse:
 @operation("Get an order", auth="owner_or_admin", path=[ORDER_ID], responses={200: Order})
 async def get_order(request: web.Request) -> web.Response:
     order, _ = await _visible_order(request)
+    await _enrich(request, [order])
     return json_response(order)
 
 
@@ -179,7 +181,9 @@ async def get_order(request: web.Request) -> web.Response:
 )
 async def cancel_order(request: web.Request) -> web.Response:
     order, caller = await _visible_order(request)
-    return json_response(await _orders(request).cancel(order.id, _actor(caller)))
+    cancelled = await _orders(request).cancel(order.id, _actor(caller))
+    await _enrich(request, [cancelled])
+    return json_response(cancelled)
 
 
 @routes.get("/{order_id}/events")
