@@ -50,6 +50,12 @@ class Bus(Protocol):
     def subscribe(self, topic: str, group: str, handler: Handler) -> None:
         """Before start(): `handler` gets every event of `topic` once for `group`."""
 
+    async def flush(self) -> None:
+        """Return once every event published so far is as safe as the bus can make it:
+        Kafka has it (publish already waited for acks=all); the memory bus, which keeps
+        nothing across a crash, has had it handled by every subscriber. The outbox marks
+        an event published only after this, so a crash never loses one."""
+
     async def ping(self) -> bool:
         """Whether the broker is reachable now (for /ready)."""
 

@@ -37,6 +37,8 @@ NEW_TOPIC_REPLICATION = 1
 RESTART_BACKOFF_SECONDS = 0.5
 MAX_RESTART_BACKOFF_SECONDS = 10.0
 PING_TIMEOUT_SECONDS = 3.0
+# stop() lets a handler that is running (and its commit) finish, for at most this long.
+STOP_GRACE_SECONDS = 5.0
 FETCH_TIMEOUT_MS = 500
 FETCH_MAX_RECORDS = 100
 
@@ -50,7 +52,9 @@ class KafkaBus:
         self._timeout = cfg.request_timeout_ms / 1000
         self._deliverer = Deliverer(cfg)
         self._subscriptions: list[Subscription] = []
-        self._tasks: list[asyncio.Task[None]] = []
+        self._tasks: dict[Subscription, asyncio.Task[None]] = {}
+        # Subscriptions whose consumer is inside a handler or its commit right now.
+        self._busy: set[Subscription] = set()
         self._producer: AIOKafkaProducer | None = None
         self._producer_lock = asyncio.Lock()
         self._known_topics: set[str] = set()
@@ -76,13 +80,20 @@ class KafkaBus:
             log.warning("Kafka is not reachable yet; publishes fail until it is", extra={"error": str(exc)})
         for subscription in self._subscriptions:
             name = f"bus-{subscription.topic}-{subscription.group}"
-            self._tasks.append(asyncio.create_task(self._consume(subscription), name=name))
+            self._tasks[subscription] = asyncio.create_task(self._consume(subscription), name=name)
 
     async def stop(self) -> None:
-        self._state = "stopped"
-        for task in self._tasks:
+        self._state = "stopped"  # consumers finish the event in hand, then return
+        # Interrupting a handler would leave its work half done (and the event uncommitted,
+        # so it comes again anyway); an idle consumer has nothing to finish.
+        busy = [task for subscription, task in self._tasks.items() if subscription in self._busy]
+        for task in self._tasks.values():
+            if task not in busy:
+                task.cancel()
+        if busy:
+            await asyncio.wait(busy, timeout=STOP_GRACE_SECONDS)
+        for task in self._tasks.values():
             task.cancel()
-        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
@@ -106,6 +117,9 @@ class KafkaBus:
             # The record may still reach the broker later; a second publish of the same
             # event is harmless since consumers are idempotent by event_id.
             raise BusUnavailable(f"publish to {topic!r} not acknowledged: {describe(exc)}") from exc
+
+    async def flush(self) -> None:
+        """Nothing to wait for: publish returned only once the broker acknowledged."""
 
     async def ping(self) -> bool:
         if self._state != "running":
@@ -179,7 +193,7 @@ class KafkaBus:
     async def _consume(self, subscription: Subscription) -> None:
         """One consumer for the subscription's group, started again whenever it fails."""
         backoff = RESTART_BACKOFF_SECONDS
-        while True:
+        while self._state == "running":
             consumer = AIOKafkaConsumer(
                 subscription.topic,
                 bootstrap_servers=self._cfg.bootstrap_servers,
@@ -208,17 +222,25 @@ class KafkaBus:
                 )
             finally:
                 await self._close(consumer, subscription.group)
+            if self._state != "running":
+                return
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, MAX_RESTART_BACKOFF_SECONDS)
 
     async def _consume_with(self, consumer: AIOKafkaConsumer, subscription: Subscription) -> None:
-        while True:
+        while self._state == "running":
             batches = await consumer.getmany(timeout_ms=FETCH_TIMEOUT_MS, max_records=FETCH_MAX_RECORDS)
             for partition, records in batches.items():
                 for record in records:
-                    await self._handle(record, subscription)
-                    # Only now: a crash before this line delivers the record again.
-                    await consumer.commit({partition: record.offset + 1})
+                    if self._state != "running":
+                        return  # the rest is not committed: the group's next consumer gets it
+                    self._busy.add(subscription)
+                    try:
+                        await self._handle(record, subscription)
+                        # Only now: a crash before this line delivers the record again.
+                        await consumer.commit({partition: record.offset + 1})
+                    finally:
+                        self._busy.discard(subscription)
 
     async def _handle(self, record: ConsumerRecord[bytes, bytes], subscription: Subscription) -> None:
         try:

@@ -93,6 +93,11 @@ class MemoryBus:
             raise RuntimeError(f"drain() would wait forever: the bus is {self._state}")
         await self._idle.wait()
 
+    async def flush(self) -> None:
+        # Held only in this process's memory: safe once handled (or parked).
+        if self._state in ("running", "stopping"):
+            await self.drain()
+
     async def ping(self) -> bool:
         return self._state == "running"
 

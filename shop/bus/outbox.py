@@ -23,7 +23,7 @@ log = logging.getLogger("shop.outbox")
 class OutboxSource(Protocol):
     async def unpublished(self, limit: int) -> list[tuple[int, str, str, bytes]]: ...
 
-    async def mark_published(self, outbox_id: int) -> None: ...
+    async def mark_published(self, outbox_ids: list[int]) -> None: ...
 
 
 class OutboxRelay:
@@ -90,14 +90,21 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         rows = await self._source.unpublished(self._batch_size)
-        for outbox_id, topic, key, payload in rows:
-            try:
-                envelope = Envelope.from_json(payload)
-            except ValueError:
-                # Written by this code, so this cannot happen short of disk corruption; skipping
-                # it silently would hide that, blocking on it would stop every later event.
-                log.error("unreadable outbox row skipped", extra={"outbox_id": outbox_id})
-            else:
-                await self._bus.publish(topic, key, envelope)
-            await self._source.mark_published(outbox_id)
+        done: list[int] = []
+        try:
+            for outbox_id, topic, key, payload in rows:
+                try:
+                    envelope = Envelope.from_json(payload)
+                except ValueError:
+                    # Written by this code, so only disk corruption gets here; skipping it
+                    # silently would hide that, blocking on it would stop every later event.
+                    log.error("unreadable outbox row skipped", extra={"outbox_id": outbox_id})
+                else:
+                    await self._bus.publish(topic, key, envelope)
+                done.append(outbox_id)
+        finally:
+            # Even when the bus failed midway: what it acknowledged need not go again.
+            if done:
+                await self._bus.flush()
+                await self._source.mark_published(done)
         return len(rows)

@@ -278,9 +278,12 @@ class OrderStore:
         )
         return [(row["id"], row["topic"], row["key"], bytes(row["payload"])) for row in rows]
 
-    async def mark_published(self, outbox_id: int) -> None:
+    async def mark_published(self, outbox_ids: list[int]) -> None:
         async with self.db.transaction() as conn:
-            await conn.execute("UPDATE outbox SET published_at = ? WHERE id = ?", (utc_now(), outbox_id))
+            await conn.execute(
+                f"UPDATE outbox SET published_at = ? WHERE id IN ({placeholders(outbox_ids)})",
+                [utc_now(), *outbox_ids],
+            )
 
 
 async def _load_order(conn: aiosqlite.Connection, order_id: int) -> Order:
