@@ -70,12 +70,13 @@ def free_port() -> int:
 
 
 class TansuBroker:
-    """One tansu broker process with in-memory storage on a free loopback port."""
+    """One tansu broker process with in-memory storage on `port` or a free loopback port."""
 
-    def __init__(self, binary: Path, log_path: Path) -> None:
+    def __init__(self, binary: Path, log_path: Path, port: int | None = None) -> None:
         self.binary = binary
         self.log_path = log_path
-        self.port = 0
+        self.port = port or 0
+        self._fixed_port = port is not None
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -83,9 +84,10 @@ class TansuBroker:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> str:
-        # The free port can be taken between our probe and tansu's bind: try another then.
-        for _ in range(3):
-            self.port = free_port()
+        # A free port can be taken between our probe and tansu's bind: then try another.
+        for _ in range(1 if self._fixed_port else 3):
+            if not self._fixed_port:
+                self.port = free_port()
             url = f"tcp://127.0.0.1:{self.port}"
             with self.log_path.open("ab") as log:
                 self._process = subprocess.Popen(

@@ -86,14 +86,18 @@ class KafkaBus:
         self._state = "stopped"  # consumers finish the event in hand, then return
         # Interrupting a handler would leave its work half done (and the event uncommitted,
         # so it comes again anyway); an idle consumer has nothing to finish.
-        busy = [task for subscription, task in self._tasks.items() if subscription in self._busy]
-        for task in self._tasks.values():
+        tasks = list(self._tasks.values())
+        busy = {task for subscription, task in self._tasks.items() if subscription in self._busy}
+        for task in tasks:
             if task not in busy:
                 task.cancel()
         if busy:
-            await asyncio.wait(busy, timeout=STOP_GRACE_SECONDS)
-        for task in self._tasks.values():
-            task.cancel()
+            _, late = await asyncio.wait(busy, timeout=STOP_GRACE_SECONDS)
+            for task in late:
+                task.cancel()
+        # Each task is cancelled at most once: a second cancel would cut short the consumer's
+        # own clean-up (leaving the group, closing its connections).
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
@@ -115,7 +119,9 @@ class KafkaBus:
                 await producer.send_and_wait(topic, value, key=key.encode())
         except _UNREACHABLE as exc:
             # The record may still reach the broker later; a second publish of the same
-            # event is harmless since consumers are idempotent by event_id.
+            # event is harmless since consumers are idempotent by event_id. The broker may
+            # come back without its topics (tansu keeps them in memory): check them again.
+            self._known_topics.discard(topic)
             raise BusUnavailable(f"publish to {topic!r} not acknowledged: {describe(exc)}") from exc
 
     async def flush(self) -> None:

