@@ -13,6 +13,9 @@ from shop.config import SERVICE_NAMES, ConfigError, load_config
 from shop.logs import configure_logging
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Run the shop (all services in one process by default).")
     parser.add_argument("--config", type=Path, default=Path("config.toml"), help="configuration file (default: config.toml)")
@@ -22,20 +25,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--services",
         help=f"comma-separated services to run here (default: all of {', '.join(SERVICE_NAMES)})",
     )
-    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="default: INFO")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    configure_logging(args.log_level.upper())
+    configure_logging(args.log_level)
     try:
         cfg = load_config(args.config)
+        services = [name.strip() for name in args.services.split(",")] if args.services else None
+        app = create_app(cfg, services)  # refuses a layout that cannot work (ConfigError)
     except ConfigError as exc:
         print(f"shop: {exc}", file=sys.stderr)
         return 2
-    services = [s.strip() for s in args.services.split(",")] if args.services else None
-    app = create_app(cfg, services)
     web.run_app(
         app,
         host=args.host or cfg.server.host,
