@@ -21,6 +21,7 @@ from shop.openapi import Content, Param, operation
 from shop.openapi.describe import described
 from shop.openapi.document import app_routes, build_document, public_routes
 from shop.services.auth.models import LoginRequest, RegisterRequest
+from shop.services.orders.models import OrderCreate
 from shop.services.customers.models import CustomerCreate, CustomerUpdate
 from shop.services.products.models import ProductCreate, ProductUpdate
 from tests.assertions import problem
@@ -48,6 +49,15 @@ IMPLEMENTED = {
     ("put", "/api/products/{product_id}"),
     ("patch", "/api/products/{product_id}"),
     ("delete", "/api/products/{product_id}"),
+    ("post", "/api/orders"),
+    ("get", "/api/orders"),
+    ("get", "/api/orders/events"),
+    ("get", "/api/orders/{order_id}"),
+    ("post", "/api/orders/{order_id}/cancel"),
+    ("get", "/api/orders/{order_id}/events"),
+    ("get", "/api/dispatcher/deliveries"),
+    ("post", "/api/dispatcher/deliveries/{delivery_id}/retry"),
+    ("get", "/api/bus/parked"),
     ("get", "/health"),
     ("get", "/ready"),
     ("get", "/api/registry"),
@@ -62,6 +72,7 @@ REQUEST_MODELS: dict[str, type[BaseModel]] = {
     "CustomerUpdate": CustomerUpdate,
     "ProductCreate": ProductCreate,
     "ProductUpdate": ProductUpdate,
+    "OrderCreate": OrderCreate,
 }
 
 
