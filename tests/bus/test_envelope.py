@@ -77,5 +77,5 @@ def test_a_missing_value_raises_value_error() -> None:
 
 
 def test_create_bus_picks_the_broker_by_kind() -> None:
-    assert isinstance(create_bus(BusConfig(kind="memory")), MemoryBus)
-    assert isinstance(create_bus(BusConfig(kind="kafka")), KafkaBus)
+    assert isinstance(create_bus(BusConfig.model_validate({"kind": "memory"})), MemoryBus)
+    assert isinstance(create_bus(BusConfig.model_validate({"kind": "kafka"})), KafkaBus)

@@ -9,7 +9,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shop.bus import BusUnavailable, create_bus
+from shop.bus import BusUnavailable, Handler, create_bus, kafka
 from shop.bus.envelope import Envelope
-from shop.bus import kafka
 from shop.bus.kafka import KafkaBus
 from shop.config import BusConfig
 from tests.kafka import TansuBroker, bus_settings, free_port, tansu_binary
@@ -38,7 +37,7 @@ def group() -> str:
 
 
 @asynccontextmanager
-async def running(cfg: BusConfig, subscriptions: dict[str, Callable[[Envelope], Awaitable[None]]] | None = None) -> AsyncIterator[KafkaBus]:
+async def running(cfg: BusConfig, subscriptions: dict[str, Handler] | None = None) -> AsyncIterator[KafkaBus]:
     bus = create_bus(cfg)
     assert isinstance(bus, KafkaBus)
     for group_id, handler in (subscriptions or {}).items():
@@ -84,7 +83,9 @@ class Recorder:
 
 
 def order_events(count: int, start: int = 1) -> list[Envelope]:
-    return [Envelope.new("order.created", {"id": i, "status": "Created", "total": 9.99}) for i in range(start, start + count)]
+    return [
+        Envelope.new("order.created", {"id": i, "status": "Created", "total": 9.99}) for i in range(start, start + count)
+    ]
 
 
 async def publish_all(bus: KafkaBus, topic: str, events: list[Envelope]) -> None:
@@ -153,7 +154,7 @@ async def test_a_plain_kafka_consumer_reads_the_documented_envelope(kafka_bootst
     finally:
         await consumer.stop()
     assert record.key == b"42"
-    assert json.loads(record.value) == {  # type: ignore[arg-type]
+    assert json.loads(record.value) == {
         "event_id": envelope.event_id,
         "type": "order.created",
         "occurred_at": envelope.occurred_at,
