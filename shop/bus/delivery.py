@@ -54,21 +54,29 @@ class Deliverer:
             try:
                 await subscription.handler(envelope)
                 return True
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the bus is stopping this consumer
+                # Something inside the handler was cancelled: a failure like any other,
+                # not a reason for the consumer to end.
+                failure: Exception = RuntimeError(f"the handler was cancelled ({exc})")
             except Exception as exc:  # any failure of a handler is retried, then parked
-                # Logged without envelope.data: it is the order, with the customer's details.
-                fields = {
-                    "event_id": envelope.event_id,
-                    "event_type": envelope.type,
-                    "topic": subscription.topic,
-                    "group": subscription.group,
-                    "attempt": attempt,
-                    "error": describe(exc),
-                }
-                if attempt >= self._max_deliveries:
-                    self._park(subscription, envelope, exc, attempt)
-                    log.error("event parked: the handler failed on every delivery", extra=fields)
-                    return False
-                log.warning("handler failed; the event will be delivered again", extra=fields)
+                failure = exc
+            # Logged without envelope.data: it is the order, with the customer's details.
+            fields = {
+                "event_id": envelope.event_id,
+                "event_type": envelope.type,
+                "topic": subscription.topic,
+                "group": subscription.group,
+                "attempt": attempt,
+                "error": describe(failure),
+            }
+            if attempt >= self._max_deliveries:
+                self._park(subscription, envelope, failure, attempt)
+                log.error("event parked: the handler failed on every delivery", extra=fields)
+                return False
+            log.warning("handler failed; the event will be delivered again", extra=fields)
             await asyncio.sleep(min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
 
     def _park(self, subscription: Subscription, envelope: Envelope, exc: Exception, attempts: int) -> None:

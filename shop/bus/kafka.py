@@ -131,8 +131,9 @@ class KafkaBus:
         if self._state != "running":
             return False
         try:
-            producer = await self._connected_producer()
+            # /ready waits for this: a broker that does not answer is "not ready", quickly.
             async with asyncio.timeout(min(self._timeout, PING_TIMEOUT_SECONDS)):
+                producer = await self._connected_producer()
                 await producer.client.fetch_all_metadata()
         except (BusUnavailable, *_UNREACHABLE):
             return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 
@@ -221,4 +222,27 @@ async def test_an_event_that_cannot_be_serialised_fails_at_publish() -> None:
     with pytest.raises(TypeError):
         await bus.publish(TOPIC, "1", Envelope.new("order.created", {"id": object()}))
     await bus.drain()
+    await bus.stop()
+
+
+async def test_a_handler_whose_own_work_was_cancelled_is_retried_not_fatal() -> None:
+    bus, handler = memory_bus(max_deliveries=3), Recorder()
+    calls = 0
+
+    async def flaky(envelope: Envelope) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise asyncio.CancelledError("a request inside the handler was cancelled")
+        await handler(envelope)
+
+    bus.subscribe(TOPIC, "dispatcher", flaky)
+    await bus.start()
+    event = order_event(1)
+    await bus.publish(TOPIC, "1", event)
+    await bus.drain()
+    assert handler.got == [event]
+    await bus.publish(TOPIC, "2", order_event(2))  # the consumer is still there
+    await bus.drain()
+    assert len(handler.got) == 2
     await bus.stop()
