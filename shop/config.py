@@ -10,9 +10,9 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal, get_origin
+from typing import Annotated, Literal, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,16 @@ from pydantic_settings import (
 )
 
 SERVICE_NAMES = ("auth", "customers", "products", "orders", "dispatcher")
+
+
+def _strong_or_empty(value: str) -> str:
+    if value and len(value) < 32:
+        raise ValueError("must be at least 32 characters (or empty to generate one)")
+    return value
+
+
+# A shared secret: empty means generate one and keep it in the data directory.
+SecretSetting = Annotated[str, AfterValidator(_strong_or_empty)]
 
 
 class Section(BaseModel):
@@ -38,18 +48,11 @@ class DataConfig(Section):
 
 class AuthConfig(Section):
     # Empty means: generate a strong secret once and keep it in the data directory.
-    jwt_secret: str = ""
+    jwt_secret: SecretSetting = ""
     issuer: str = "shop"
     token_ttl_seconds: int = Field(3600, ge=60, le=30 * 24 * 3600)
     admin_email: str = "admin@shop.local"
     admin_password: str = ""
-
-    @field_validator("jwt_secret")
-    @classmethod
-    def _secret_is_strong(cls, value: str) -> str:
-        if value and len(value) < 32:
-            raise ValueError("must be at least 32 characters (or empty to generate one)")
-        return value
 
 
 class GatewayConfig(Section):
@@ -60,6 +63,8 @@ class GatewayConfig(Section):
     auth_rate_limit_per_minute: int = Field(20, ge=1)
     # Forwarding to remote services: how long a remote may take before the gateway gives up.
     upstream_timeout_seconds: float = Field(10.0, gt=0)
+    # ...and how long establishing a connection may take (a host that is gone answers nothing).
+    upstream_connect_timeout_seconds: float = Field(3.0, gt=0)
 
     @field_validator("cors_origins")
     @classmethod
@@ -103,7 +108,7 @@ class DispatcherConfig(Section):
 class InternalConfig(Section):
     # The credential services present to each other in a split deployment. Empty: generated
     # once and kept in the data directory (fine on one machine; set it for several).
-    service_token: str = ""
+    service_token: SecretSetting = ""
 
 
 class RemoteService(Section):

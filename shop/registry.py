@@ -41,6 +41,7 @@ class ServiceEntry:
     location: str  # "local" or the base URL
     client: Any
     probe: Callable[[], Awaitable[bool]]
+    endpoint: RemoteEndpoint | None = None  # set for a remote service
     healthy: bool = True
     checked_at: str = field(default_factory=utc_now)
 
@@ -59,7 +60,9 @@ class Registry:
 
     def register_remote(self, key: ServiceKey[T], url: str) -> None:
         endpoint = RemoteEndpoint(self, key.name, url.rstrip("/"))
-        self._entries[key.name] = ServiceEntry(key.name, endpoint.base_url, key.remote_factory(endpoint), endpoint.ping)
+        self._entries[key.name] = ServiceEntry(
+            key.name, endpoint.base_url, key.remote_factory(endpoint), endpoint.ping, endpoint
+        )
 
     def get(self, key: ServiceKey[T]) -> T:
         try:
@@ -70,6 +73,17 @@ class Registry:
 
     def has(self, name: str) -> bool:
         return name in self._entries
+
+    def endpoint(self, name: str) -> RemoteEndpoint:
+        """The HTTP endpoint of a service registered remote (the gateway forwards to it)."""
+        entry = self._entries.get(name)
+        if entry is None or entry.endpoint is None:
+            raise RuntimeError(f"service {name!r} is not registered remote")
+        return entry.endpoint
+
+    def is_healthy(self, name: str) -> bool:
+        entry = self._entries.get(name)
+        return entry is not None and entry.healthy
 
     def entries(self) -> list[ServiceEntry]:
         return [self._entries[name] for name in sorted(self._entries)]
@@ -143,13 +157,28 @@ class RemoteEndpoint:
         self.base_url = base_url
 
     async def ping(self) -> bool:
+        """Up, and accepting our credential: a remote with another service token answers
+        401 here, so a misconfigured deployment shows as unhealthy in /ready."""
         try:
             async with self.registry.session.get(
-                f"{self.base_url}/health", timeout=aiohttp.ClientTimeout(total=2)
+                f"{self.base_url}/health",
+                headers={SERVICE_TOKEN_HEADER: self.registry.service_token},
+                timeout=aiohttp.ClientTimeout(total=2),
             ) as response:
                 return response.status == 200
         except (aiohttp.ClientError, asyncio.TimeoutError, errors.ServiceUnavailable):
             return False
+
+    async def ensure_available(self) -> None:
+        """Fail fast while the service is known to be down, but let a request find out
+        whether it came back (the background watcher does the same every few seconds)."""
+        if not self.registry.is_healthy(self.name):
+            if not await self.ping():
+                raise errors.ServiceUnavailable(f"The {self.name} service is unavailable.")
+            self.registry.mark(self.name, True)
+
+    def mark_down(self) -> None:
+        self.registry.mark(self.name, False)
 
     async def call(
         self,
@@ -165,13 +194,7 @@ class RemoteEndpoint:
         Fails fast while the service is known to be down; retries once only when the
         method is idempotent, since a lost answer to a POST may mean it was done.
         """
-        entry = self.registry._entries.get(self.name)
-        if entry is not None and not entry.healthy:
-            # Known down: do not wait for a timeout, but let one request in to find out if it
-            # came back (the background watcher does the same every few seconds).
-            if not await self.ping():
-                raise errors.ServiceUnavailable(f"The {self.name} service is unavailable.")
-            self.registry.mark(self.name, True)
+        await self.ensure_available()
         attempts = 2 if method in _IDEMPOTENT else 1
         send_headers = {SERVICE_TOKEN_HEADER: self.registry.service_token, **(headers or {})}
         for attempt in range(1, attempts + 1):
@@ -188,7 +211,7 @@ class RemoteEndpoint:
             except aiohttp.ClientConnectionError:
                 if attempt < attempts:
                     continue
-                self.registry.mark(self.name, False)
+                self.mark_down()
                 raise errors.ServiceUnavailable(f"The {self.name} service is unavailable.") from None
             except (aiohttp.ClientError, ValueError):
                 raise errors.BadGateway(f"The {self.name} service gave an invalid answer.") from None

@@ -8,6 +8,7 @@ from shop.bus import Bus
 from shop.bus.envelope import Envelope
 from shop.config import ShopConfig
 from shop.db import Database, Slot
+from shop.dispatcher.client import DISPATCHER as DISPATCHER_SERVICE
 from shop.dispatcher.routes import DISPATCHER, routes
 from shop.dispatcher.store import MIGRATIONS, DispatchStore
 from shop.dispatcher.worker import Dispatcher
@@ -45,4 +46,5 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(lifecycle)
+    registry.register_local(DISPATCHER_SERVICE, None, dispatchers.ping)
     return ServiceApps("dispatcher", app)
