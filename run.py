@@ -9,7 +9,8 @@ from pathlib import Path
 from aiohttp import web
 
 from shop.app import create_app
-from shop.config import SERVICE_NAMES, ConfigError, load_config
+from shop.config import ConfigError, load_config
+from shop.layout import PROCESS_ROLES
 from shop.logs import configure_logging
 
 
@@ -23,7 +24,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, help="listen port (overrides [server] port)")
     parser.add_argument(
         "--services",
-        help=f"comma-separated services to run here (default: all of {', '.join(SERVICE_NAMES)})",
+        help=f"comma-separated services to run here, of {', '.join(PROCESS_ROLES)} "
+        "(default: every service without a [services.<name>] url, and the gateway)",
     )
     parser.add_argument("--log-level", default="INFO", type=str.upper, choices=LOG_LEVELS, help="default: INFO")
     return parser.parse_args(argv)
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(args.log_level)
     try:
         cfg = load_config(args.config)
-        services = [name.strip() for name in args.services.split(",")] if args.services else None
+        services = [name.strip() for name in args.services.split(",") if name.strip()] if args.services else None
         app = create_app(cfg, services)  # refuses a layout that cannot work (ConfigError)
     except ConfigError as exc:
         print(f"shop: {exc}", file=sys.stderr)

@@ -11,12 +11,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from shop.config import SERVICE_NAMES, ShopConfig
+from shop.config import ShopConfig
 from shop.gateway.access import access_middleware, add_response_headers
 from shop.gateway.auth import jwt_middlewares
 from shop.gateway.bodies import body_limit_middleware
 from shop.gateway.cors import enable_cors
 from shop.gateway.errors import error_middleware
+from shop.gateway.forwarded import forwarded_middleware
+from shop.gateway.proxy import Forwarder
 from shop.gateway.ratelimit import add_rate_limit_headers, rate_limit_middleware
 from shop.metrics import Metrics
 from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
@@ -32,10 +34,16 @@ from shop.services.products import app as products_app
 from shop.services.products.client import PRODUCTS
 from shop.bus import Bus, create_bus
 from shop.bus.routes import BUS_KEY as BUS, routes as bus_routes
-from shop.dispatcher import app as dispatcher_app
+from shop.dispatcher import app as dispatcher_app, routes as dispatcher_routes
+from shop.dispatcher.client import DISPATCHER
+from shop.layout import Layout, plan_layout
 from shop.registry import ServiceKey
 from shop.services.orders import app as orders_app
 from shop.services.orders.client import ORDERS
+from shop.services.auth import routes as auth_routes
+from shop.services.customers import routes as customers_routes
+from shop.services.orders import routes as orders_routes
+from shop.services.products import routes as products_routes
 from shop.web.routes import add_storefront
 
 CONFIG = web.AppKey("config", ShopConfig)
@@ -62,6 +70,15 @@ REMOTE_KEYS: dict[str, ServiceKey[Any]] = {
     "customers": CUSTOMERS,
     "products": PRODUCTS,
     "orders": ORDERS,
+    "dispatcher": DISPATCHER,
+}
+# Each service's public routes: what the gateway forwards when the service runs elsewhere.
+PUBLIC_ROUTES: dict[str, web.RouteTableDef] = {
+    "auth": auth_routes.routes,
+    "customers": customers_routes.routes,
+    "products": products_routes.routes,
+    "orders": orders_routes.routes,
+    "dispatcher": dispatcher_routes.routes,
 }
 # Services that publish to or consume from the bus.
 BUS_USERS = frozenset({"orders", "dispatcher"})
@@ -79,14 +96,10 @@ def resolve_secrets(cfg: ShopConfig) -> ShopConfig:
     )
 
 
-def local_services(cfg: ShopConfig, only: Collection[str] | None = None) -> list[str]:
-    wanted = set(SERVICE_NAMES if only is None else only)
-    if not cfg.dispatcher.enabled:
-        wanted.discard("dispatcher")
-    return [name for name in LOCAL_FACTORIES if name in wanted and cfg.remote_url(name) is None]
-
-
 def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.Application:
+    """`services`: what this process runs (shop.layout); None for every service that has
+    no url, and the gateway. Raises ConfigError for a layout that cannot work."""
+    layout = plan_layout(cfg, services)
     cfg = resolve_secrets(cfg)
     registry = Registry(cfg.internal.service_token, cfg.gateway.upstream_timeout_seconds)
     metrics = Metrics()
@@ -95,6 +108,7 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
         middlewares=[
             access_middleware(metrics),
             error_middleware,
+            forwarded_middleware(cfg.internal.service_token),
             body_limit_middleware(cfg.gateway.max_body_bytes),
             *jwt_middlewares(cfg.auth.jwt_secret, cfg.auth.issuer),
             rate_limit_middleware(cfg.gateway),
@@ -113,20 +127,34 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     app.add_routes(bus_routes)
     setup_docs(app)  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
-    app.router.add_static("/static", Path(__file__).parent / "web" / "static")
-    add_storefront(app)  # GET /: the storefront page; its assets are under /static
+    if layout.gateway:  # the public front; a services process serves only APIs
+        app.router.add_static("/static", Path(__file__).parent / "web" / "static")
+        add_storefront(app)  # GET /: the storefront page; its assets are under /static
 
-    for name, url in ((n, s.url) for n, s in cfg.services.items()):
-        if name in REMOTE_KEYS:
-            registry.register_remote(REMOTE_KEYS[name], url)
+    for name, url in layout.remote.items():
+        registry.register_remote(REMOTE_KEYS[name], url)
     app.cleanup_ctx.append(_registry_context(registry))
 
-    local = local_services(cfg, services)
-    for name in local:
-        mount(app, LOCAL_FACTORIES[name](cfg, registry, bus))
-    if BUS_USERS & set(local):
+    for name in LOCAL_FACTORIES:
+        if name in layout.local:
+            mount(app, LOCAL_FACTORIES[name](cfg, registry, bus))
+    if BUS_USERS & layout.local:
         _run_bus(app, bus)
+    _forward_remote_services(app, cfg, registry, layout)
     return app
+
+
+def _forward_remote_services(app: web.Application, cfg: ShopConfig, registry: Registry, layout: Layout) -> None:
+    """The gateway's side of a split deployment: each remote service's public routes, at
+    the same paths, forwarded to its process."""
+    names = layout.forwarded()
+    if not names:
+        return
+    forwarder = Forwarder(registry, cfg.gateway)
+    app.cleanup_ctx.append(forwarder.context)
+    app.on_shutdown.append(forwarder.end_streams)
+    for name in names:
+        app.add_subapp(f"/api/{name}", forwarder.service_app(name, PUBLIC_ROUTES[name], cfg.gateway.cors_origins))
 
 
 def _run_bus(app: web.Application, bus: Bus) -> None:

@@ -12,6 +12,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from shop.gateway.context import CALLER, REQUEST_ID
+from shop.gateway.forwarded import client_address
 from shop.metrics import Metrics
 
 log = logging.getLogger("shop.access")
@@ -53,7 +54,7 @@ def access_middleware(metrics: Metrics) -> Any:
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
                     "caller_id": caller.user_id if caller else None,
-                    "remote": request.remote,
+                    "remote": client_address(request),
                 },
             )
 

@@ -21,6 +21,7 @@ from aiohttp.typedefs import Handler
 from shop.config import GatewayConfig
 from shop.errors import TooManyRequests
 from shop.gateway.context import CALLER
+from shop.gateway.forwarded import client_address, is_forwarded
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +74,14 @@ def rate_limit_middleware(cfg: GatewayConfig) -> Any:
 
     @web.middleware
     async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method == "OPTIONS" or not request.path.startswith("/api/"):
+        # A forwarded request was limited once already, at the gateway that forwarded it.
+        if request.method == "OPTIONS" or not request.path.startswith("/api/") or is_forwarded(request):
             return await handler(request)
         if request.method in ("POST",) and request.path in AUTH_PATHS:
-            decision = strict.hit(f"ip:{request.remote}")
+            decision = strict.hit(f"ip:{client_address(request)}")
         else:
             caller = request.get(CALLER)
-            key = f"user:{caller.user_id}" if caller else f"ip:{request.remote}"
+            key = f"user:{caller.user_id}" if caller else f"ip:{client_address(request)}"
             decision = general.hit(key)
         request[_DECISION] = decision
         if not decision.allowed:
