@@ -40,9 +40,17 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         raise BadRequest("The request body is empty; a JSON document is expected.")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}") from None
+    except (ValueError, RecursionError):
+        # Not UTF-8, NaN/Infinity, an integer past Python's digit limit, or nesting deeper
+        # than the parser's recursion limit: all malformed input, none a server fault.
+        raise BadRequest("The request body is not valid JSON.") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
 
 
 def validation_failed(exc: ValidationError) -> ValidationFailed:

@@ -138,3 +138,34 @@ async def test_problem_documents_reveal_nothing_internal(api: Api) -> None:
     text = await response.text()
     for leak in ("Traceback", "sqlite", "SELECT", "File \"", ".py"):
         assert leak not in text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"email": ' + b"1" * 5000 + b', "password": "x"}',  # beyond Python's int-parsing limit
+        b"[" * 100_000 + b"]" * 100_000,  # deeper than the parser's recursion limit
+        b'{"email": "a@b.co", "password": NaN}',  # not JSON, though Python's parser accepts it
+        b'{"email": "a@b.co", "password": Infinity}',
+    ],
+    ids=["huge-integer", "deep-nesting", "nan", "infinity"],
+)
+async def test_hostile_json_is_400_not_500(api: Api, data: bytes) -> None:
+    response = await api.client.post("/api/auth/login", data=data, headers={"Content-Type": "application/json"})
+    await problem(response, 400)
+
+
+async def test_an_unexpected_error_is_a_bare_500_logged_with_its_request_id(
+    api: Api, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from shop.services.auth.store import UserStore
+
+    async def broken(self: UserStore, email: str) -> None:
+        raise RuntimeError("internal detail: /var/lib/secret.db")
+
+    monkeypatch.setattr(UserStore, "find_login", broken)
+    response = await api.client.post("/api/auth/login", json={"email": "a@b.co", "password": "password-1"})
+    body = await problem(response, 500)
+    assert "internal detail" not in await response.text() and "RuntimeError" not in await response.text()
+    logged = [r for r in caplog.records if r.name == "shop.errors"]
+    assert len(logged) == 1 and getattr(logged[0], "request_id") == body["request_id"]
