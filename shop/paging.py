@@ -11,6 +11,7 @@ from shop.errors import FieldError, ValidationFailed
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+_SQL_INT_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +50,11 @@ def _int_param(request: web.Request, name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ValidationFailed(
             f"{name} must be a whole number.", [FieldError(("query", name), "must be an integer")]
         ) from None
+    if abs(value) > _SQL_INT_MAX:  # SQLite cannot bind it: an OverflowError, so a 500
+        raise ValidationFailed(f"{name} is too large.", [FieldError(("query", name), "is too large")])
+    return value

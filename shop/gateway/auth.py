@@ -70,10 +70,11 @@ def caller_from_claims(payload: dict[str, Any]) -> Caller:
     if missing:
         raise Unauthorized(f"The token lacks required claims: {', '.join(missing)}.", token_sent=True)
     role = payload["role"]
-    try:
-        user_id = int(payload["sub"])
-    except (TypeError, ValueError):
-        raise Unauthorized("The token's subject is not a user id.", token_sent=True) from None
+    sub = payload["sub"]
+    # Ids are positive 64-bit integers (SQLite's range): anything else could only fail later.
+    if not (isinstance(sub, str) and 0 < len(sub) <= 19 and sub.isascii() and sub.isdigit() and 0 < int(sub) < 2**63):
+        raise Unauthorized("The token's subject is not a user id.", token_sent=True)
+    user_id = int(sub)
     if role not in _ROLES:
         raise Unauthorized("The token's role is not known.", token_sent=True)
     return Caller(user_id=user_id, email=str(payload["email"]), role=role)

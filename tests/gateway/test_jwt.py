@@ -103,8 +103,15 @@ async def test_token_missing_a_required_claim_is_rejected(api: Api, user: User, 
 
 @pytest.mark.parametrize(
     "changes",
-    [{"iss": "someone-else"}, {"role": "superuser"}, {"sub": "not-a-number"}, {"iat": int(time.time()) + 3600}],
-    ids=["wrong-issuer", "unknown-role", "bad-subject", "issued-in-the-future"],
+    [
+        {"iss": "someone-else"},
+        {"role": "superuser"},
+        {"sub": "not-a-number"},
+        {"sub": "99999999999999999999"},
+        {"sub": "-3"},
+        {"iat": int(time.time()) + 3600},
+    ],
+    ids=["wrong-issuer", "unknown-role", "bad-subject", "subject-out-of-range", "negative-subject", "issued-in-the-future"],
 )
 async def test_token_with_wrong_claims_is_rejected(api: Api, user: User, changes: dict[str, Any]) -> None:
     await assert_rejected(api, f"Bearer {sign(claims_for(user, **changes))}")

@@ -214,3 +214,23 @@ async def test_admin_deletes_a_profile(api: Api, admin: User) -> None:
     assert await response.read() == b""
     await problem(await api.client.get(f"/api/customers/{created['id']}", headers=admin.headers), 404)
     await problem(await api.client.delete(f"/api/customers/{created['id']}", headers=admin.headers), 404)
+
+
+@pytest.mark.parametrize("customer_id", ["99999999999999999999999", "9223372036854775808", "²", "１"])
+async def test_ids_outside_the_database_range_are_404(api: Api, admin: User, customer_id: str) -> None:
+    for method in ("GET", "PATCH", "DELETE"):
+        response = await api.client.request(method, f"/api/customers/{customer_id}", json={}, headers=admin.headers)
+        await problem(response, 404)
+
+
+@pytest.mark.parametrize("offset", ["99999999999999999999999", "9223372036854775808"])
+async def test_a_huge_offset_is_422_or_empty_not_500(api: Api, admin: User, offset: str) -> None:
+    response = await api.client.get(f"/api/customers?offset={offset}", headers=admin.headers)
+    await problem(response, 422)
+
+
+@pytest.mark.parametrize("field", ["name", "city", "address"])
+async def test_update_with_null_is_422_not_ignored(api: Api, field: str) -> None:
+    ann = await api.register("Ann", city="Oslo", address="1 Main St")
+    response = await api.client.patch(f"/api/customers/{ann.id}", json={field: None}, headers=ann.headers)
+    await validation_problem(response, field)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from shop.validation import Email
 
@@ -38,6 +38,15 @@ class CustomerUpdate(BaseModel):
     location: str | None = Field(default=None, max_length=500)
     sex: str | None = Field(default=None, max_length=40)
     interests: str | None = Field(default=None, max_length=500)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # None only stands for "not sent"; an explicit null would otherwise be dropped
+        # silently, and the client would believe it had cleared the field.
+        if value is None:
+            raise ValueError("must be a string; leave the field out to keep its value")
+        return value
 
 
 class Customer(BaseModel):

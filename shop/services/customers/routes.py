@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from shop.db import Slot
+from shop.errors import NotFound
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_admin, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
@@ -23,10 +26,15 @@ def _store(request: web.Request) -> CustomerStore:
     return request.config_dict[STORES].get()
 
 
+# ASCII digits that fit SQLite's 64-bit integers: anything else names no customer (and
+# str.isdigit would let "²" through to int(), and 20 digits through to SQLite).
+_ID = re.compile(r"[0-9]{1,18}")
+
+
 def _id(request: web.Request) -> int:
     raw = request.match_info["customer_id"]
-    if not raw.isdigit():
-        raise web.HTTPNotFound()
+    if not _ID.fullmatch(raw):
+        raise NotFound("Customer not found.")
     return int(raw)
 
 
@@ -64,6 +72,7 @@ async def my_profile(request: web.Request) -> web.Response:
 @routes.get("/{customer_id}")
 @operation("Get a customer", auth="owner_or_admin", path=[CUSTOMER_ID], responses={200: Customer})
 async def get_customer(request: web.Request) -> web.Response:
+    require_caller(request)  # 401 before anything is said about the id
     customer_id = _id(request)
     require_owner_or_admin(request, customer_id, "Customer")
     return json_response(await _store(request).get(customer_id))
@@ -81,6 +90,7 @@ async def get_customer(request: web.Request) -> web.Response:
     responses={200: Customer},
 )
 async def update_customer(request: web.Request) -> web.Response:
+    require_caller(request)
     customer_id = _id(request)
     require_owner_or_admin(request, customer_id, "Customer")
     changes = await read_model(request, CustomerUpdate)
