@@ -1,0 +1,233 @@
+"""The split deployment, as an operator runs it: every part its own `run.py --services ...`
+process on loopback, Kafka (tansu) between orders and the dispatcher, the gateway in front.
+
+A customer registers, orders and sees Dispatched on the SSE stream through the gateway;
+products is killed, ordering answers 503 at once with nothing stored and no stock taken;
+products comes back and ordering works again. Internal endpoints refuse calls without the
+service credential. Every wait has a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from shop.app import create_app
+from shop.registry import SERVICE_TOKEN_HEADER
+from tests.assertions import problem
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, make_config
+from tests.kafka import bus_settings
+from tests.processes import ShopProcess, free_port, start_shop
+from tests.waiting import eventually, read_sse
+from tests.webhooks import WebhookTarget, start_webhook_target
+
+# What each process runs, as in deploy/split/: auth with customers (registration creates the
+# profile in-process), products alone, orders with the dispatcher, and the gateway.
+PROCESSES: dict[str, str] = {
+    "auth": "auth,customers",
+    "products": "products",
+    "orders": "orders,dispatcher",
+    "gateway": "gateway",
+}
+# Which process serves each service.
+SERVED_BY = {"auth": "auth", "customers": "auth", "products": "products", "orders": "orders", "dispatcher": "orders"}
+# A hang fails the test within this, rather than the test run.
+REQUEST_DEADLINE = aiohttp.ClientTimeout(total=15)
+
+
+@dataclass
+class SplitShop:
+    processes: dict[str, ShopProcess]
+    env: dict[str, dict[str, str]]
+    data: dict[str, Path]
+
+    def url(self, process: str) -> str:
+        return self.processes[process].url
+
+    async def restart(self, process: str) -> None:
+        old = self.processes[process]
+        self.processes[process] = await start_shop(
+            self.data[process], port=old.port, env=self.env[process],
+            args=("--services", PROCESSES[process]), log_name=process,
+        )
+
+
+def environments(ports: Mapping[str, int], bus: Mapping[str, Any], warehouse: str) -> dict[str, dict[str, str]]:
+    urls = {f"SHOP_SERVICES__{name.upper()}__URL": f"http://127.0.0.1:{ports[process]}" for name, process in SERVED_BY.items()}
+    kafka = {f"SHOP_BUS__{key.upper()}": str(value) for key, value in bus.items()}
+    return {
+        "auth": {},
+        "products": {},
+        "orders": {**kafka, "SHOP_SERVICES__PRODUCTS__URL": urls["SHOP_SERVICES__PRODUCTS__URL"],
+                   "SHOP_DISPATCHER__WEBHOOKS": json.dumps([warehouse])},
+        # Products' url is the gateway's only way to it: once it is killed, nothing else answers.
+        "gateway": urls,
+    }
+
+
+@asynccontextmanager
+async def split_shop(tmp_path: Path, bus: Mapping[str, Any], warehouse: str) -> AsyncIterator[SplitShop]:
+    ports = {process: free_port() for process in PROCESSES}
+    env = environments(ports, bus, warehouse)
+    data = {process: tmp_path / process / "data" for process in PROCESSES}
+    async with AsyncExitStack() as stack:
+        started = await asyncio.gather(
+            *(
+                start_shop(data[p], port=ports[p], env=env[p], args=("--services", PROCESSES[p]), log_name=p)
+                for p in PROCESSES
+            ),
+            return_exceptions=True,
+        )
+        shop = SplitShop({}, env, data)
+        for process, result in zip(PROCESSES, started):
+            if isinstance(result, ShopProcess):
+                shop.processes[process] = result
+        # Stops whichever process runs under that name at the end (a restarted one too).
+        for process in shop.processes:
+            stack.push_async_callback(lambda p=process: shop.processes[p].stop())
+        failed = [r for r in started if isinstance(r, BaseException)]
+        if failed:
+            raise failed[0]
+        yield shop
+
+
+@pytest.fixture
+async def warehouse() -> AsyncIterator[WebhookTarget]:
+    target = await start_webhook_target()
+    yield target
+    await target.server.close()
+
+
+async def json_of(response: aiohttp.ClientResponse, status: int = 200) -> Any:
+    assert response.status == status, await response.text()
+    return await response.json()
+
+
+async def test_split_deployment_end_to_end(kafka_bootstrap: str, tmp_path: Path, warehouse: WebhookTarget) -> None:
+    async with split_shop(tmp_path, bus_settings(kafka_bootstrap), warehouse.url) as shop, aiohttp.ClientSession(
+        shop.url("gateway"), timeout=REQUEST_DEADLINE
+    ) as http:
+        async with http.post(
+            "/api/auth/register", json={"name": "Split", "email": "split@example.com", "password": "password-123"}
+        ) as response:
+            customer = {"Authorization": "Bearer " + (await json_of(response, 201))["token"]}
+        async with http.get("/api/products/1") as response:
+            stock = (await json_of(response))["stock_quantity"]
+
+        # -- order, and watch it become Dispatched through the gateway ------------------------
+        async with http.get(
+            "/api/orders/events", headers=customer, timeout=aiohttp.ClientTimeout(total=60, sock_read=None)
+        ) as events:
+            assert events.status == 200 and events.content_type == "text/event-stream"
+            async with http.post(
+                "/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]},
+                headers={**customer, "X-Request-ID": "split-order-1"},
+            ) as response:
+                order = await json_of(response, 201)
+                assert response.headers["X-Request-ID"] == "split-order-1"
+            seen = await read_sse(
+                events, lambda got: any(e["data"]["id"] == order["id"] and e["data"]["status"] == "Dispatched" for e in got)
+            )
+        assert [e["data"]["status"] for e in seen if e["data"]["id"] == order["id"]] == ["Created", "Dispatched"]
+        assert warehouse.order_ids() == [order["id"]]
+        async with http.get("/api/products/1") as response:
+            assert (await json_of(response))["stock_quantity"] == stock - 1
+
+        # -- products dies: ordering fails fast, storing nothing and taking no stock ---------
+        await shop.processes["products"].kill()
+        async with http.post(
+            "/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]}, headers=customer
+        ) as response:
+            body = await problem(response, 503)
+            assert "products" in body["detail"]
+        async with http.get("/api/orders", headers=customer) as response:
+            assert [o["id"] for o in await json_of(response)] == [order["id"]]
+        async with http.get("/api/products/1") as response:
+            await problem(response, 503)  # the gateway's own answer: nothing listens there
+        async with http.get("/ready") as response:
+            assert "products" in (await problem(response, 503))["detail"]
+
+        # -- products is back: the same stock, and ordering works again ---------------------
+        await shop.restart("products")
+        async with http.get("/api/products/1") as response:
+            assert (await json_of(response))["stock_quantity"] == stock - 1
+        async with http.post(
+            "/api/orders", json={"items": [{"product_id": 1, "quantity": 2}]}, headers=customer
+        ) as response:
+            await json_of(response, 201)
+        async with http.get("/api/products/1") as response:
+            assert (await json_of(response))["stock_quantity"] == stock - 3
+
+        # -- the registry sees every service where it runs ----------------------------------
+        async with http.post("/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}) as response:
+            admin = {"Authorization": "Bearer " + (await json_of(response))["token"]}
+
+        async def all_healthy() -> list[dict[str, Any]] | None:
+            async with http.get("/api/registry", headers=admin) as response:
+                entries: list[dict[str, Any]] = await json_of(response)
+            return entries if all(e["healthy"] for e in entries) else None
+
+        entries = await eventually(all_healthy, "every remote service to be healthy again")
+        assert {e["name"]: e["location"] for e in entries} == {
+            name: shop.url(process) for name, process in SERVED_BY.items()
+        }
+        async with http.get("/api/dispatcher/deliveries", headers=admin) as response:
+            deliveries = await json_of(response)
+        assert [d["status"] for d in deliveries if d["order_id"] == order["id"]] == ["delivered"]
+
+        # -- internal endpoints: only with the service credential, never through the gateway -
+        async with http.get(f"/internal/orders/{order['id']}") as response:
+            assert response.status == 404
+        async with aiohttp.ClientSession(timeout=REQUEST_DEADLINE) as direct:
+            for url, method in (
+                (f"{shop.url('orders')}/internal/orders/{order['id']}", "GET"),
+                (f"{shop.url('products')}/internal/products/reservations", "POST"),
+                (f"{shop.url('auth')}/internal/customers", "POST"),
+            ):
+                for headers in ({}, {SERVICE_TOKEN_HEADER: "not-the-token-" + "z" * 30}):
+                    async with direct.request(method, url, json={}, headers={**customer, **headers}) as response:
+                        await problem(response, 401)
+
+
+# -- the dispatcher in a process of its own ----------------------------------------------------
+
+
+@asynccontextmanager
+async def served(app_cfg: Any, services: list[str]) -> AsyncIterator[TestClient]:
+    client = TestClient(TestServer(create_app(app_cfg, services), host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def test_a_dispatcher_of_its_own_marks_orders_through_the_registry(kafka_bootstrap: str, tmp_path: Path) -> None:
+    bus = bus_settings(kafka_bootstrap)
+    shop_cfg = make_config(tmp_path / "shop", bus=bus)
+    async with served(shop_cfg, ["auth", "customers", "products", "orders"]) as shop:
+        url = str(shop.make_url("")).rstrip("/")
+        dispatcher_cfg = make_config(tmp_path / "dispatcher", bus=bus, services={"orders": {"url": url}})
+        async with served(dispatcher_cfg, ["dispatcher"]):
+            api = Api(shop)
+            user = await api.register()
+            response = await shop.post(
+                "/api/orders", json={"items": [{"product_id": 2, "quantity": 1}]}, headers=user.headers
+            )
+            order = await json_of(response, 201)
+
+            async def dispatched() -> bool:
+                got = await shop.get(f"/api/orders/{order['id']}", headers=user.headers)
+                return (await json_of(got))["status"] == "Dispatched"
+
+            await eventually(dispatched, "the order to be dispatched by the other process")
+            final = await json_of(await shop.get(f"/api/orders/{order['id']}", headers=user.headers))
+            assert (final["status"], final["updated_by"]) == ("Dispatched", "order-dispatcher")
