@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -179,3 +180,29 @@ async def test_a_configured_secret_is_used_and_nothing_is_generated(
     await api.register()
     assert not (tmp_path / "data" / ".jwt_secret").exists()
     assert not (tmp_path / "data" / ".admin_password").exists()
+
+
+def test_the_readme_documents_every_setting() -> None:
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("<!-- section: configuration -->")
+    section = readme[start : readme.index("<!-- section:", start + 1)]
+    for name, field in ShopConfig.model_fields.items():
+        model = field.annotation
+        if name == "services":
+            assert "`SHOP_SERVICES__<NAME>__URL`" in section
+            continue
+        assert isinstance(model, type)
+        for key in model.model_fields:  # type: ignore[attr-defined]
+            assert f"| `{name}.{key}` |" in section and f"`SHOP_{name.upper()}__{key.upper()}`" in section, (
+                f"README configuration table lacks {name}.{key}"
+            )
+    # ...with the defaults the code has (each default cell is a TOML value).
+    defaults = ShopConfig().model_dump(mode="json")
+    for row in section.splitlines():
+        cells = [cell.strip().strip("`") for cell in row.strip("|").split("|")]
+        if len(cells) == 4 and "." in cells[0] and not cells[0].startswith("services."):
+            section_name, key = cells[0].split(".")
+            documented, actual = tomllib.loads(f"v = {cells[1]}")["v"], defaults[section_name][key]
+            if cells[0] == "data.dir":
+                documented, actual = Path(documented), Path(actual)
+            assert documented == actual, row
