@@ -9,7 +9,7 @@ from shop.db import Slot
 from shop.errors import FieldError, NotFound, ValidationFailed
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_admin
-from shop.jsonutil import json_response
+from shop.jsonutil import dumps, json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
 from shop.services.products.models import (
@@ -22,6 +22,7 @@ from shop.services.products.models import (
     ReservationRequest,
     StockLine,
 )
+from shop.services.products.cache import Answer
 from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.store import ProductStore
 
@@ -71,8 +72,15 @@ def _filters(request: web.Request) -> ProductFilters:
 async def list_products(request: web.Request) -> web.Response:
     filters = _filters(request)
     page = Page.from_request(request)
-    products, total = await _store(request).search(filters, page.limit, page.offset)
-    return json_response(products, headers=page.headers(request, total))
+    store = _store(request)
+
+    async def search() -> Answer:
+        products, total = await store.search(filters, page.limit, page.offset)
+        return Answer(dumps([product.model_dump(mode="json") for product in products]), total)
+
+    key = ("list", tuple(filters.model_dump().items()), page.limit, page.offset)
+    answer = await store.reads.get(key, search)
+    return _json_body(answer.body, headers=page.headers(request, answer.total))
 
 
 @routes.post("")
@@ -93,7 +101,18 @@ async def create_product(request: web.Request) -> web.Response:
 @routes.get("/{product_id}")
 @operation("Get a product", path=[PRODUCT_ID], responses={200: Product})
 async def get_product(request: web.Request) -> web.Response:
-    return json_response(await _store(request).get(_id(request)))
+    store = _store(request)
+    product_id = _id(request)
+
+    async def get() -> Answer:
+        return Answer(dumps((await store.get(product_id)).model_dump(mode="json")))
+
+    return _json_body((await store.reads.get(("product", product_id), get)).body)
+
+
+def _json_body(body: bytes, headers: dict[str, str] | None = None) -> web.Response:
+    # The same bytes json_response would send, encoded once per catalogue version.
+    return web.Response(body=body, content_type="application/json", headers=headers)
 
 
 @routes.put("/{product_id}")

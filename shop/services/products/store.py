@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import aiosqlite
 
 from shop.db import Database, Migration, placeholders, utc_now
 from shop.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shop.services.products.cache import ReadCache
 from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.models import (
     MAX_ID,
@@ -207,13 +209,26 @@ def _valid_id(product_id: int) -> bool:
 class ProductStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # Counts finished writes; the read cache drops its answers whenever it moves on.
+        self.generation = 0
+        self.reads = ReadCache(lambda: self.generation)
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Every write to the catalogue: one transaction, then the generation moves on (also
+        after a rollback: cheaper to reload than to prove nothing changed)."""
+        try:
+            async with self.db.transaction() as conn:
+                yield conn
+        finally:
+            self.generation += 1
 
     # -- catalogue ---------------------------------------------------------------------------
 
     async def seed_once(self, catalogue: Sequence[ProductCreate]) -> bool:
         """Load the starting catalogue if this database never had it; True if it did now."""
         now = utc_now()
-        async with self.db.transaction() as conn:
+        async with self._writing() as conn:
             cursor = await conn.execute(
                 "INSERT OR IGNORE INTO seeds (name, applied_at) VALUES (?, ?)", (CATALOGUE_SEED, now)
             )
@@ -262,7 +277,7 @@ class ProductStore:
     async def create(self, data: ProductCreate) -> Product:
         values = {**_column_values(data.model_dump()), "now": utc_now()}
         try:
-            async with self.db.transaction() as conn:
+            async with self._writing() as conn:
                 async with conn.execute(f"{_INSERT} RETURNING {_COLUMNS}", values) as cursor:
                     row = await cursor.fetchone()
         except sqlite3.IntegrityError as exc:
@@ -280,7 +295,7 @@ class ProductStore:
             raise NotFound("Product not found.")
         assignments = ", ".join(f"{name} = :{name}" for name in _UPDATABLE if name in fields)
         try:
-            async with self.db.transaction() as conn:
+            async with self._writing() as conn:
                 async with conn.execute(
                     f"UPDATE products SET {assignments}, updated_at = :now WHERE id = :id RETURNING {_COLUMNS}",
                     {**fields, "now": utc_now(), "id": product_id},
@@ -297,7 +312,7 @@ class ProductStore:
     async def delete(self, product_id: int) -> None:
         if not _valid_id(product_id):
             raise NotFound("Product not found.")
-        async with self.db.transaction() as conn:
+        async with self._writing() as conn:
             cursor = await conn.execute("DELETE FROM products WHERE id = ?", (product_id,))
             if cursor.rowcount == 0:
                 raise NotFound("Product not found.")
@@ -309,7 +324,7 @@ class ProductStore:
         check_reservation_id(reservation_id)
         wanted = _sum_lines(lines)
         now = utc_now()
-        async with self.db.transaction() as conn:
+        async with self._writing() as conn:
             earlier = await _rows(
                 conn,
                 "SELECT product_id, quantity, product FROM reservations WHERE reservation_id = ? ORDER BY line_no",
@@ -354,7 +369,7 @@ class ProductStore:
         """Give back what the reservation took, once; unknown or released ids change nothing."""
         check_reservation_id(reservation_id)
         params = {"rid": reservation_id, "now": utc_now()}
-        async with self.db.transaction() as conn:
+        async with self._writing() as conn:
             await conn.execute(
                 "UPDATE products SET updated_at = :now, stock_quantity = stock_quantity + ("
                 "  SELECT r.quantity FROM reservations r"
