@@ -57,13 +57,19 @@ export function field(label, input, hint) {
   const errorId = `${id}-error`;
   const hintId = hint ? `${id}-hint` : null;
   input.setAttribute("aria-describedby", [hintId, errorId].filter(Boolean).join(" "));
+  const error = h("small", { id: errorId, class: "field-error", "data-error-for": input.name || id });
+  // Once the reader edits a field its old error no longer applies.
+  input.addEventListener("input", () => {
+    input.removeAttribute("aria-invalid");
+    error.textContent = "";
+  });
   return h(
     "div",
     { class: "field" },
     h("label", { for: id }, label),
     input,
     hint ? h("small", { id: hintId, class: "hint" }, hint) : null,
-    h("small", { id: errorId, class: "field-error", "data-error-for": input.name || id }),
+    error,
   );
 }
 

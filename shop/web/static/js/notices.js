@@ -2,7 +2,7 @@
 // (assertive: errors). Screen readers announce whatever is written into them. A flash is a
 // notice that must survive the next navigation ("Order #7 placed" shown on the order page).
 
-import { onRender } from "./router.js";
+import { onNavigate } from "./router.js";
 
 let flashed = null;
 
@@ -33,25 +33,17 @@ export function clear() {
   show("alert", "");
 }
 
-/** Show `message` after the next navigation instead of now. */
+/** Show `message` on the next page instead of this one (the reader is about to leave it). */
 export function flash(message, kind = "notice") {
   flashed = { message, kind };
 }
 
-/** Messages belong to the page they were said on: clear them on navigation, except a flash. */
+/** Messages belong to the page they were said on: a new page clears them, except a flash. */
 export function install() {
-  window.addEventListener("hashchange", () => {
+  onNavigate(() => {
     const pending = flashed;
     flashed = null;
     if (pending) (pending.kind === "alert" ? alert : notify)(pending.message);
     else clear();
-  });
-  onRender(() => {
-    // A flash for a navigation that did not change the hash (navigate() to the same page).
-    if (flashed) {
-      const pending = flashed;
-      flashed = null;
-      (pending.kind === "alert" ? alert : notify)(pending.message);
-    }
   });
 }

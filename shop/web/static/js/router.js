@@ -6,6 +6,7 @@ const routes = [];
 let currentAbort = null;
 let renderCount = 0;
 const afterRender = new Set();
+const beforeRender = new Set();
 
 /** route("/orders/:id", view): view({params, query, main, signal}) renders into main. */
 export function route(pattern, view) {
@@ -42,8 +43,14 @@ export function replaceQuery(path, query) {
   history.replaceState(null, "", `#${path}${search ? `?${search}` : ""}`);
 }
 
+/** listener({path, query}) after each page has rendered. */
 export function onRender(listener) {
   afterRender.add(listener);
+}
+
+/** listener({path, query}) when a page starts to render (the old one is gone). */
+export function onNavigate(listener) {
+  beforeRender.add(listener);
 }
 
 export async function render() {
@@ -62,6 +69,7 @@ export async function render() {
       break;
     }
   }
+  for (const listener of beforeRender) listener({ path, query });
   main.setAttribute("aria-busy", "true");
   window.scrollTo({ top: 0 });
   try {

@@ -15,7 +15,7 @@ export async function cartView({ main, signal }) {
   setTitle("Cart");
   const unavailable = new Set(); // products the catalogue no longer has
   let checkout = null; // the checkout in flight: a second click joins it instead of starting one
-  const body = h("div", { class: "cart-body" });
+  const body = h("div", { class: "cart-body", "aria-busy": "true" }); // until prices are checked
   replace(main, h("div", { class: "page-head" }, heading("Your cart")), body);
   draw();
   const stop = cart.subscribe(draw);
@@ -28,8 +28,18 @@ export async function cartView({ main, signal }) {
       replace(body, empty("Your cart is empty.", h("a", { href: "#/products", class: "btn btn-primary" }, "Browse the catalogue")));
       return;
     }
-    // Keep the keyboard where it was when a quantity change redraws the cart.
-    const focusedName = document.activeElement?.closest?.(".cart-body") ? document.activeElement.getAttribute("name") : null;
+    const list = body.querySelector(".cart-lines");
+    const shown = list ? [...list.children].map((li) => Number(li.dataset.productId)) : [];
+    if (shown.length === lines.length && lines.every((line, i) => line.productId === shown[i])) {
+      // Same lines: update them in place, so the field being typed in and the keyboard
+      // focus stay where they are (a redraw would swap the input under the reader).
+      lines.forEach((line, i) => updateLine(list.children[i], line));
+      const summary = body.querySelector(".cart-summary");
+      const focusedId = summary.contains(document.activeElement) ? document.activeElement.id : "";
+      summary.replaceWith(summaryView(lines));
+      if (focusedId) document.getElementById(focusedId)?.focus();
+      return;
+    }
     replace(
       body,
       h("div", { class: "cart-layout" },
@@ -37,7 +47,6 @@ export async function cartView({ main, signal }) {
         summaryView(lines),
       ),
     );
-    if (focusedName) body.querySelector(`[name="${CSS.escape(focusedName)}"]`)?.focus();
   }
 
   function lineView(line) {
@@ -51,22 +60,40 @@ export async function cartView({ main, signal }) {
       "aria-label": `Quantity of ${line.name}`,
     });
     quantity.addEventListener("change", () => cart.setQuantity(line.productId, quantity.value));
-    const gone = unavailable.has(line.productId);
-    return h(
+    const item = h(
       "li",
-      { class: `cart-line${gone ? " cart-line-gone" : ""}`, "data-product-id": String(line.productId) },
+      { class: "cart-line", "data-product-id": String(line.productId) },
       h("a", { href: `#/products/${line.productId}`, class: "thumb-link", tabindex: "-1", "aria-hidden": "true" }, productImage(line.image, line.name, "small")),
       h("div", { class: "cart-line-main" },
         h("a", { href: `#/products/${line.productId}`, class: "cart-line-name" }, line.name),
-        h("p", { class: "muted" }, `${formatCents(line.unitCents, line.currency)} each`),
-        gone ? h("p", { class: "field-error" }, "No longer sold — remove it to check out.") : null,
-        line.stock != null && line.quantity > line.stock && !gone
-          ? h("p", { class: "field-error" }, line.stock ? `Only ${line.stock} in stock.` : "Out of stock.")
-          : null,
+        h("p", { class: "muted cart-line-unit" }),
+        h("div", { class: "cart-line-notes" }),
       ),
       h("div", { class: "cart-line-qty" }, quantity),
-      h("p", { class: "cart-line-total", "data-cents": String(line.unitCents * line.quantity) }, formatCents(line.unitCents * line.quantity, line.currency)),
+      h("p", { class: "cart-line-total" }),
       h("button", { type: "button", class: "btn btn-ghost btn-small", "aria-label": `Remove ${line.name}`, onclick: () => cart.remove(line.productId) }, "Remove"),
+    );
+    updateLine(item, line);
+    return item;
+  }
+
+  /** The parts of a line that change: price, quantity, line total, stock notes. */
+  function updateLine(item, line) {
+    const gone = unavailable.has(line.productId);
+    item.classList.toggle("cart-line-gone", gone);
+    item.querySelector(".cart-line-unit").textContent = `${formatCents(line.unitCents, line.currency)} each`;
+    const quantity = item.querySelector("input");
+    if (document.activeElement !== quantity) quantity.value = String(line.quantity);
+    const lineCents = line.unitCents * line.quantity;
+    const total = item.querySelector(".cart-line-total");
+    total.dataset.cents = String(lineCents);
+    total.textContent = formatCents(lineCents, line.currency);
+    replace(
+      item.querySelector(".cart-line-notes"),
+      gone ? h("p", { class: "field-error" }, "No longer sold — remove it to check out.") : null,
+      !gone && line.stock != null && line.quantity > line.stock
+        ? h("p", { class: "field-error" }, line.stock ? `Only ${line.stock} in stock.` : "Out of stock.")
+        : null,
     );
   }
 
@@ -127,6 +154,15 @@ export async function cartView({ main, signal }) {
 
   /** Take current prices and stock from the catalogue, so the total shown is what is charged. */
   async function refreshPrices() {
+    body.setAttribute("aria-busy", "true");
+    try {
+      await refreshLines();
+    } finally {
+      body.removeAttribute("aria-busy");
+    }
+  }
+
+  async function refreshLines() {
     const lines = cart.lines();
     const before = new Map(cart.totals(lines));
     const answers = await Promise.allSettled(lines.map((line) => api.get(`/api/products/${line.productId}`, { signal })));

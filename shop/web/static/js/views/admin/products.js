@@ -46,7 +46,7 @@ export async function adminProducts({ query, main, signal }) {
             h("caption", { class: "visually-hidden" }, "Products"),
             h("thead", {}, h("tr", {},
               h("th", { scope: "col" }, "Product"),
-              h("th", { scope: "col" }, "SKU"),
+              h("th", { scope: "col", class: "hide-narrow" }, "SKU"),
               h("th", { scope: "col", class: "num" }, "Price"),
               h("th", { scope: "col" }, "Stock"),
               h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
@@ -119,7 +119,7 @@ export async function adminProducts({ query, main, signal }) {
 
     return h("tr", { "data-product-id": String(product.id) },
       h("td", {}, h("span", { class: "item-cell" }, productImage(product.images?.[0], product.name, "mini"), h("a", { href: `#/products/${product.id}` }, product.name))),
-      h("td", { class: "mono" }, product.sku),
+      h("td", { class: "mono hide-narrow" }, product.sku),
       h("td", { class: "num" }, price(product.price, product.currency)),
       h("td", {}, stockForm),
       h("td", { class: "actions" },
