@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import time
 from typing import Any
@@ -264,3 +265,13 @@ async def test_token_expiry_comes_from_configuration(make_api: MakeApi) -> None:
     assert body["expires_in"] == 120
     claims = jwt.decode(body["token"], JWT_SECRET, algorithms=["HS256"], options={"verify_iss": False})
     assert abs(claims["exp"] - time.time() - 120) < 60
+
+
+async def test_concurrent_registrations_of_one_email_make_one_account(api: Api, cfg: ShopConfig) -> None:
+    responses = await asyncio.gather(*(register(api, name=f"Ann {n}") for n in range(5)))
+    statuses = sorted(response.status for response in responses)
+    assert statuses == [201, 409, 409, 409, 409]
+    assert users_in_auth_db(cfg).count("ann@example.com") == 1
+    admin = await api.admin()
+    listed = await (await api.client.get("/api/customers", headers=admin.headers)).json()
+    assert [c["email"] for c in listed].count("ann@example.com") == 1
