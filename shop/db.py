@@ -63,13 +63,16 @@ class Database:
             else:
                 await asyncio.shield(self._writer.commit())
 
+    # Reads are one trip to the connection's thread (execute and fetch together), not three
+    # (execute, fetch, close the cursor): each trip costs a thread hand-off and a loop wake-up.
+
     async def fetch_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
-        async with self._reader.execute(sql, params) as cursor:
-            return await cursor.fetchone()
+        """The first row, for queries by key (every row is fetched)."""
+        rows = await self._reader.execute_fetchall(sql, params)
+        return next(iter(rows), None)
 
     async def fetch_all(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
-        async with self._reader.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+        return list(await self._reader.execute_fetchall(sql, params))
 
     async def fetch_value(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> Any:
         row = await self.fetch_one(sql, params)
