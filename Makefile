@@ -18,5 +18,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# Needs wrk (apt-get install wrk); BENCH_ARGS="--quick" for a short trial run.
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info

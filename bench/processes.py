@@ -1,0 +1,209 @@
+"""Real processes for the benchmark: the shop (run.py), the baseline, tansu. Every child is
+registered in one place so it is stopped on any exit, Ctrl-C included."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parent.parent
+START_DEADLINE_SECONDS = 60.0
+STOP_DEADLINE_SECONDS = 15.0
+READY_POLL_SECONDS = 0.01
+# A server is idle when it used less than this share of a core over a window: work queued
+# by one scenario (logins waiting for the hash pool) must not slow down the next.
+IDLE_CPU_SHARE = 0.05
+IDLE_WINDOW_SECONDS = 0.5
+IDLE_DEADLINE_SECONDS = 180.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+JWT_SECRET = "bench-jwt-secret-" + "b" * 40
+ADMIN_EMAIL = "admin@bench.local"
+ADMIN_PASSWORD = "bench-admin-password"
+SERVICE_TOKEN = "bench-service-token-" + "s" * 30
+# High enough that no limiter shapes a load of tens of thousands of requests per second.
+UNLIMITED = "100000000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Children:
+    """Every process this run started; `stop_all` ends them (each by its own pid)."""
+
+    def __init__(self) -> None:
+        self._procs: list[subprocess.Popen[bytes]] = []
+
+    def add(self, proc: subprocess.Popen[bytes]) -> None:
+        self._procs.append(proc)
+
+    def stop_all(self) -> None:
+        alive = [p for p in self._procs if p.poll() is None]
+        for proc in alive:
+            proc.send_signal(signal.SIGINT)  # aiohttp's run_app shuts down cleanly on SIGINT
+        deadline = time.monotonic() + STOP_DEADLINE_SECONDS
+        for proc in alive:
+            try:
+                proc.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self._procs.clear()
+
+
+CHILDREN = Children()
+
+
+@dataclass
+class Server:
+    """A server process on a loopback port, with its start-up time and memory."""
+
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+    log_path: Path
+    started_at: float  # perf_counter() just before the process was spawned
+    ready_seconds: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def memory(self) -> dict[str, int]:
+        """VmRSS (now) and VmHWM (peak so far) of the process, in bytes."""
+        values: dict[str, int] = {}
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                key, _, rest = line.partition(":")
+                if key in ("VmRSS", "VmHWM"):
+                    values[key] = int(rest.split()[0]) * 1024
+        return {"rss": values["VmRSS"], "peak_rss": values["VmHWM"]}
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process (all its threads) has used so far."""
+        with open(f"/proc/{self.proc.pid}/stat") as stat:
+            # Fields after the command name, which is in parentheses and may hold spaces.
+            fields = stat.read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+    async def wait_idle(self) -> float:
+        """Wait until the process is idle; returns how long that took."""
+        started = time.monotonic()
+        before = self.cpu_seconds()
+        while time.monotonic() - started < IDLE_DEADLINE_SECONDS:
+            await asyncio.sleep(IDLE_WINDOW_SECONDS)
+            now = self.cpu_seconds()
+            if now - before < IDLE_CPU_SHARE * IDLE_WINDOW_SECONDS:
+                break
+            before = now
+        return time.monotonic() - started
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(STOP_DEADLINE_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def shop_env(data_dir: Path, port: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The embedded defaults (config.toml) except: loopback port, a temporary data dir, known
+    secrets and admin, and rate limits out of the way (they would otherwise be what we measure)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
+    env.update(
+        {
+            "SHOP_SERVER__HOST": "127.0.0.1",
+            "SHOP_SERVER__PORT": str(port),
+            "SHOP_DATA__DIR": str(data_dir),
+            "SHOP_AUTH__JWT_SECRET": JWT_SECRET,
+            "SHOP_AUTH__ADMIN_EMAIL": ADMIN_EMAIL,
+            "SHOP_AUTH__ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "SHOP_INTERNAL__SERVICE_TOKEN": SERVICE_TOKEN,
+            "SHOP_GATEWAY__RATE_LIMIT_PER_SECOND": UNLIMITED,
+            "SHOP_GATEWAY__RATE_LIMIT_BURST": UNLIMITED,
+            "SHOP_GATEWAY__AUTH_RATE_LIMIT_PER_MINUTE": UNLIMITED,
+        }
+    )
+    env.update(extra or {})
+    return env
+
+
+async def start_server(
+    name: str,
+    argv: list[str],
+    *,
+    work_dir: Path,
+    env: Mapping[str, str] | None = None,
+    port: int,
+    ready_path: str,
+) -> Server:
+    log_path = work_dir / f"{name}.log"
+    with log_path.open("ab") as log:
+        started_at = time.perf_counter()
+        proc = subprocess.Popen(
+            argv, cwd=REPO, env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        )
+    CHILDREN.add(proc)
+    server = Server(name, proc, port, log_path, started_at)
+    server.ready_seconds = await _wait_ready(server, ready_path)
+    return server
+
+
+async def start_shop(
+    name: str, work_dir: Path, *, log_level: str = "WARNING", env: Mapping[str, str] | None = None
+) -> Server:
+    port = free_port()
+    data_dir = work_dir / f"{name}-data"
+    argv = [sys.executable, str(REPO / "run.py"), "--log-level", log_level]
+    return await start_server(
+        name, argv, work_dir=work_dir, env=shop_env(data_dir, port, env), port=port, ready_path="/ready"
+    )
+
+
+async def start_baseline(work_dir: Path) -> Server:
+    port = free_port()
+    argv = [sys.executable, str(REPO / "bench" / "baseline.py"), "--port", str(port)]
+    server = await start_server("baseline", argv, work_dir=work_dir, port=port, ready_path="/")
+    return server
+
+
+async def _wait_ready(server: Server, path: str) -> float:
+    """Seconds from spawning the process to its first 200 on `path`."""
+    deadline = time.monotonic() + START_DEADLINE_SECONDS
+    timeout = aiohttp.ClientTimeout(total=2)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        while True:
+            if server.proc.poll() is not None:
+                raise RuntimeError(f"{server.name} exited with {server.proc.returncode}:\n{server.log_tail()}")
+            try:
+                async with session.get(server.url + path) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - server.started_at
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{server.name} not ready on {server.url}{path}:\n{server.log_tail()}")
+            await asyncio.sleep(READY_POLL_SECONDS)

