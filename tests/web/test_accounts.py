@@ -127,3 +127,25 @@ async def test_pages_that_need_a_login_ask_for_one(page: Page, shop: Shop) -> No
     await page.goto("/#/profile")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
     await expect(page.locator("#notice")).to_have_text("Please log in to continue.")
+
+
+async def test_a_session_past_its_expiry_is_not_sent_and_leads_to_login(page: Page, shop: Shop) -> None:
+    customer = await shop.register("Kim Clock")
+    await login(page, customer.email, customer.password)
+    await page.goto("/#/products")
+    await page.get_by_role("button", name="Add Tablet to cart").click()
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if "authorization" in r.headers else None)
+    # expires_in has run out (the page keeps the time it was told at login).
+    await page.evaluate(
+        """() => {
+          const session = JSON.parse(localStorage.getItem('shop.session.v1'));
+          localStorage.setItem('shop.session.v1', JSON.stringify({...session, expiresAt: Date.now() - 1000}));
+        }"""
+    )
+    await page.goto("/#/cart")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+    await expect(page.locator("#notice")).to_have_text("Your session has expired. Please log in again — your cart is kept.")
+    assert "next=%2Fcart" in page.url
+    await expect(page.locator(".nav-badge")).to_have_text("1")
+    assert sent == []  # the stale token was never sent

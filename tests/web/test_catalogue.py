@@ -191,3 +191,27 @@ async def test_money_is_integer_cents_in_the_browser(page: Page) -> None:
         "text": "$140.43",
         "negative": "-0.05",
     }
+
+
+async def test_the_catalogue_works_from_the_keyboard(page: Page, shop: Shop) -> None:
+    await page.goto("/#/products")
+    await expect(page.locator(".product-card")).to_have_count(12)
+    await page.keyboard.press("Tab")
+    await expect(page.locator(".skip-link")).to_be_focused()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#main")).to_be_focused()
+    assert page.url.endswith("#/products")  # the skip link does not disturb the route
+
+    await page.keyboard.press("Tab")
+    await expect(page.get_by_label("Search", exact=True)).to_be_focused()
+    await page.keyboard.type("Smartwatch")
+    await page.keyboard.press("Enter")
+    await expect(page.locator(CARD_TITLES)).to_have_text(await names(shop, q="Smartwatch"))
+    await page.get_by_role("button", name="Add Smartwatch to cart", exact=True).focus()
+    await page.keyboard.press("Enter")
+    await expect(page.locator(".nav-badge")).to_have_text("1")
+
+    # Following a link moves focus to the new page's heading.
+    await page.get_by_role("link", name="Smartwatch", exact=True).focus()
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("heading", level=1)).to_be_focused()

@@ -49,7 +49,14 @@ export async function request(method, path, { query, body, headers = {}, signal,
     if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, String(value));
   }
   const sent = { Accept: "application/json", ...headers };
-  const token = auth ? session.token() : null;
+  const current = auth ? session.current() : null;
+  if (current && session.expired(current)) {
+    // The token has run out by its own expires_in: the server would answer 401, so go
+    // straight to what a 401 means (log in again) instead of sending it.
+    onUnauthorized();
+    throw new ApiError(401, { detail: "Your session has expired. Please log in again." });
+  }
+  const token = current?.token ?? null;
   if (token) sent.Authorization = `Bearer ${token}`;
   if (body !== undefined) sent["Content-Type"] = "application/json";
 

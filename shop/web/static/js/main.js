@@ -103,6 +103,12 @@ function logout() {
   navigate("/products");
 }
 
+// "Skip to content" cannot use its #main href: the hash belongs to the router.
+document.querySelector(".skip-link")?.addEventListener("click", (event) => {
+  event.preventDefault();
+  document.getElementById("main").focus();
+});
+
 notices.install();
 session.subscribe(drawNav);
 cart.subscribe(drawNav);

@@ -11,9 +11,9 @@ function region(id) {
 }
 
 function show(id, message) {
-  const el = region(id);
-  el.textContent = message;
-  el.hidden = !message;
+  // The regions stay in the page (an empty one takes no room, see .notice:empty): a live
+  // region that appears together with its text is often not announced.
+  region(id).textContent = message;
 }
 
 /** A polite, non-error message. */

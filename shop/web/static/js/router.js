@@ -85,9 +85,10 @@ export async function render() {
     if (count === renderCount) {
       main.removeAttribute("aria-busy");
       for (const listener of afterRender) listener({ path, query });
-      // Land keyboard and screen-reader users on the new page's heading.
+      // After a navigation, land keyboard and screen-reader users on the new page's heading.
+      // Not on the first page load: there the reader starts at the top (the skip link).
       const title = main.querySelector("h1");
-      if (title && !main.contains(document.activeElement)) title.focus({ preventScroll: true });
+      if (count > 1 && title && !main.contains(document.activeElement)) title.focus({ preventScroll: true });
     }
   }
 }

@@ -11,7 +11,7 @@ import { navigate } from "../router.js";
 /** Only in-app paths: a `next` pointing elsewhere would make the login page an open redirect. */
 function nextPath(query) {
   const next = query.get("next") ?? "";
-  return /^\/[A-Za-z0-9/_\-?=&%.]*$/.test(next) && !next.startsWith("//") ? next : "/products";
+  return /^\/[A-Za-z0-9/_\-?=&%.+]*$/.test(next) && !next.startsWith("//") ? next : "/products";
 }
 
 function go(next) {

@@ -124,7 +124,7 @@ export async function catalogue({ query, main, signal }) {
         }),
       );
     } catch (error) {
-      if (error.name === "AbortError") return;
+      if (error.name === "AbortError" || error.status === 401) return; // 401: on the way to the login page
       summary.textContent = "";
       replace(results, failure(error, load));
     } finally {

@@ -13,7 +13,7 @@ export async function productDetail({ params, main, signal }) {
   try {
     ({ data: product } = await api.get(`/api/products/${encodeURIComponent(params.id)}`, { signal }));
   } catch (error) {
-    if (error.name === "AbortError") return;
+    if (error.name === "AbortError" || error.status === 401) return;
     replace(
       main,
       heading(error.status === 404 ? "Product not found" : "Could not load this product"),
