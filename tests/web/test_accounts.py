@@ -8,7 +8,7 @@ import uuid
 import jwt
 
 from tests.conftest import JWT_SECRET
-from tests.web.conftest import PASSWORD, Page, Shop, expect, login
+from tests.web.conftest import PASSWORD, Page, Shop, expect, login, screenshot
 
 
 async def test_wrong_password_shows_the_servers_message_and_keeps_the_reader_on_the_form(page: Page, shop: Shop) -> None:
@@ -26,6 +26,7 @@ async def test_wrong_password_shows_the_servers_message_and_keeps_the_reader_on_
     async with shop.http.post(f"{shop.url}/api/auth/login", json={"email": customer.email, "password": "nope-nope"}) as answer:
         detail = (await answer.json())["detail"]
     await expect(alert).to_have_text(detail)
+    await screenshot(page, "login-error")
     assert page.url.endswith("#/login")
     await expect(page.get_by_role("link", name="Log in")).to_be_visible()
     assert await page.evaluate("localStorage.getItem('shop.session.v1')") is None

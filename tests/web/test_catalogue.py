@@ -25,6 +25,9 @@ async def test_the_page_is_served_with_a_strict_content_security_policy(page: Pa
     await expect(page.locator(".product-card")).to_have_count(12)
     assert page.url.endswith("#/products")
 
+    await page.goto("/#/no/such/page")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Page not found")
+
 
 async def test_catalogue_searches_filters_sorts_and_pages(page: Page, shop: Shop, open_page: OpenPage) -> None:
     await page.goto("/#/products")
