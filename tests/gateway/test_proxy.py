@@ -243,6 +243,20 @@ async def test_events_stream_through_as_they_happen_without_a_read_timeout(gatew
     assert upstream.seen[0].headers["Last-Event-ID"] == "0"
 
 
+async def test_stopping_the_gateway_ends_its_forwarded_event_streams(gateway: Api) -> None:
+    user = await gateway.register()
+    async with aiohttp.ClientSession(timeout=CLIENT_DEADLINE) as session:
+        url = gateway.client.make_url("/api/orders/7/events")
+        async with session.get(url, headers=user.headers) as response:
+            assert response.status == 200
+            await read_sse(response, lambda events: len(events) == 1, timeout=10)
+            # The remote keeps its stream open; stopping the gateway ends the client's stream
+            # cleanly (an EventSource reconnects) instead of waiting for it or cutting it off.
+            stopping = asyncio.create_task(gateway.client.server.close())
+            assert await asyncio.wait_for(response.content.read(), 10) == b""
+            await asyncio.wait_for(stopping, 10)
+
+
 # -- a remote that is down, slow or broken --------------------------------------------------------
 
 
