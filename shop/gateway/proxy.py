@@ -101,9 +101,11 @@ class Forwarder:
 
     # -- routes ---------------------------------------------------------------------------
 
-    def service_app(self, service: str, routes: Iterable[web.AbstractRouteDef], cors_origins: list[str]) -> web.Application:
+    def service_app(
+        self, service: str, routes: Iterable[web.AbstractRouteDef], cors_origins: list[str]
+    ) -> web.Application:
         """A sub-app with `service`'s public routes, each forwarding to the remote."""
-        forwarding: dict[Any, Callable[[web.Request], Any]] = {}
+        forwarding: dict[Any, Callable[[web.Request], Any]] = {}  # service handler -> forwarder
 
         def forwarder_for(handler: Any) -> Callable[[web.Request], Any]:
             async def forward(request: web.Request) -> web.StreamResponse:
@@ -117,7 +119,9 @@ class Forwarder:
         for route in routes:
             if not isinstance(route, web.RouteDef):
                 raise TypeError(f"{service}: only plain routes can be forwarded, not {route!r}")
-            handler = forwarding.setdefault(route.handler, forwarder_for(route.handler))
+            if route.handler not in forwarding:
+                forwarding[route.handler] = forwarder_for(route.handler)
+            handler = forwarding[route.handler]
             app.add_routes([web.RouteDef(route.method, route.path, handler, route.kwargs)])
         enable_cors(app, cors_origins)
         return app
