@@ -34,7 +34,6 @@ class Layout:
     local: frozenset[str]  # services run in this process
     remote: dict[str, str]  # name -> base URL of every configured service not run here
     gateway: bool  # the public front: storefront, and forwarding to the remote services
-    split: bool  # other processes take part, so secrets must be shared, not generated
 
     def forwarded(self) -> list[str]:
         """The remote services whose public routes this process forwards."""
@@ -55,14 +54,12 @@ def plan_layout(cfg: ShopConfig, services: Collection[str] | None = None) -> Lay
         local = frozenset(name for name in enabled if name in services)
         gateway = GATEWAY in services
     remote = {name: remote.url for name, remote in cfg.services.items() if name not in local}
-    split = bool(remote) or local != frozenset(enabled)
-
     problems = [*_missing_urls(cfg, local, gateway, enabled), *_bus_problems(cfg, local)]
-    if split:
+    if remote or local != frozenset(enabled):  # other processes take part
         problems += _unshared_secrets(cfg)
     if problems:
         raise ConfigError("this process cannot start:\n" + "\n".join(f"  {p}" for p in problems))
-    return Layout(local, remote, gateway, split)
+    return Layout(local, remote, gateway)
 
 
 def _missing_urls(cfg: ShopConfig, local: frozenset[str], gateway: bool, enabled: list[str]) -> list[str]:
