@@ -70,12 +70,18 @@ def http_error_response(request: web.Request, exc: web.HTTPException) -> web.Res
             request_id=request_id(request),
             headers={"WWW-Authenticate": INVALID_TOKEN_CHALLENGE},
         )
-    # aiohttp's own 403 comes from aiohttp-cors refusing a preflight (aiohttp-jwt would
-    # only raise one for revoked tokens, which we do not use): not an authentication error.
+    # aiohttp's own 403 comes from aiohttp-cors refusing a preflight, or from the static
+    # file handler refusing to list a folder (aiohttp-jwt would only raise one for revoked
+    # tokens, which we do not use): not an authentication error.
     if status == 405 and "Allow" in exc.headers:
         headers["Allow"] = exc.headers["Allow"]
+    refused = (
+        "This request is not allowed (a CORS preflight: its origin, method or headers)."
+        if request.method == "OPTIONS"
+        else "This resource cannot be accessed."
+    )
     detail = {
-        403: "This request is not allowed (a CORS preflight: its origin, method or headers).",
+        403: refused,
         404: "No such resource.",
         405: f"{request.method} is not allowed here.",
         413: "The request body is too large.",

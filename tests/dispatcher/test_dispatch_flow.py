@@ -210,3 +210,26 @@ async def test_deliveries_are_admin_only(tmp_path: Path, make_api: Callable[...,
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_admin_stream_covers_every_customers_orders_and_customers_only_their_own(
+    tmp_path: Path, make_api: Callable[..., Awaitable[Api]]
+) -> None:
+    api = await make_api(make_config(tmp_path / "data", dispatcher={"enabled": False}))
+    alice, bob, admin = await api.register(), await api.register(), await api.admin()
+    alices = await place(api, alice)
+    admin_stream = await api.client.get("/api/orders/events", headers=admin.headers)
+    bob_stream = await api.client.get("/api/orders/events", headers=bob.headers)
+    [current] = await read_sse(admin_stream, lambda events: len(events) >= 1)
+    assert current["data"]["id"] == alices["id"] and current["data"]["status"] == "Created"
+
+    bobs = await place(api, bob, product_id=2)
+    response = await api.client.post(f"/api/orders/{alices['id']}/cancel", headers=alice.headers)
+    assert response.status == 200
+    seen = await read_sse(admin_stream, lambda events: len(events) >= 2)
+    assert [(e["data"]["id"], e["data"]["status"]) for e in seen] == [(bobs["id"], "Created"), (alices["id"], "Cancelled")]
+    # Bob's stream has his order only, never Alice's.
+    [bob_event] = await read_sse(bob_stream, lambda events: len(events) >= 1)
+    assert bob_event["data"]["id"] == bobs["id"]
+    admin_stream.close()
+    bob_stream.close()

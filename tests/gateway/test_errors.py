@@ -169,3 +169,11 @@ async def test_an_unexpected_error_is_a_bare_500_logged_with_its_request_id(
     assert "internal detail" not in await response.text() and "RuntimeError" not in await response.text()
     logged = [r for r in caplog.records if r.name == "shop.errors"]
     assert len(logged) == 1 and getattr(logged[0], "request_id") == body["request_id"]
+
+
+async def test_a_refused_static_listing_is_a_plain_403_problem(client) -> None:  # type: ignore[no-untyped-def]
+    response = await client.get("/static/products/")
+    assert response.status == 403
+    body = await response.json()
+    assert "CORS" not in body["detail"]
+    assert response.content_type == "application/problem+json"

@@ -214,26 +214,31 @@ class OrderStore:
             by_order.setdefault(line["order_id"], []).append(line)
         return [_order(row, by_order.get(row["id"], [])) for row in rows], int(total)
 
-    async def status_events(
-        self, *, order_id: int | None = None, customer_id: int | None = None, after: int = 0
-    ) -> list[StatusEvent]:
-        """Status events after an SSE id: per order (`after` is a seq) or per customer
-        (`after` is a global id)."""
-        if order_id is not None:
-            rows = await self.db.fetch_all(
-                "SELECT * FROM status_events WHERE order_id = ? AND seq > ? ORDER BY seq", (order_id, after)
-            )
+    async def order_events(self, order_id: int, after: int) -> list[StatusEvent]:
+        """One order's status events after a per-order SSE id (seq)."""
+        rows = await self.db.fetch_all(
+            "SELECT * FROM status_events WHERE order_id = ? AND seq > ? ORDER BY seq", (order_id, after)
+        )
+        return [_status_event(row) for row in rows]
+
+    async def customer_events(self, customer_id: int | None, after: int) -> list[StatusEvent]:
+        """Status events after a global SSE id: one customer's orders, or (None) everyone's."""
+        if customer_id is None:
+            rows = await self.db.fetch_all("SELECT * FROM status_events WHERE id > ? ORDER BY id", (after,))
         else:
             rows = await self.db.fetch_all(
                 "SELECT * FROM status_events WHERE customer_id = ? AND id > ? ORDER BY id", (customer_id, after)
             )
         return [_status_event(row) for row in rows]
 
-    async def current_statuses(self, customer_id: int) -> list[StatusEvent]:
+    async def current_statuses(self, customer_id: int | None, limit: int = 200) -> list[StatusEvent]:
+        """The latest status of the newest `limit` orders: one customer's, or (None) anyone's."""
+        where, params = ("WHERE customer_id = ?", [customer_id]) if customer_id is not None else ("", [])
         rows = await self.db.fetch_all(
-            "SELECT * FROM status_events WHERE id IN"
-            " (SELECT MAX(id) FROM status_events WHERE customer_id = ? GROUP BY order_id) ORDER BY id",
-            (customer_id,),
+            "SELECT * FROM status_events WHERE id IN (SELECT MAX(id) FROM status_events"
+            f" WHERE order_id IN (SELECT id FROM orders {where} ORDER BY id DESC LIMIT ?)"
+            " GROUP BY order_id) ORDER BY id",
+            [*params, limit],
         )
         return [_status_event(row) for row in rows]
 
