@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 from pydantic import BaseModel
 
@@ -19,7 +20,14 @@ def _default(value: Any) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    return json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False).encode()
+    """Compact UTF-8 JSON. orjson writes what the standard library would (shortest
+    round-trip floats, no spaces, no \\u escapes; only an exponent loses its leading zero,
+    1e-7 for 1e-07) several times faster; what it refuses (integers beyond 64 bits) goes
+    the standard library's way."""
+    try:
+        return orjson.dumps(value, default=_default, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def json_response(
