@@ -208,8 +208,10 @@ class RemoteEndpoint:
                 if attempt < attempts:
                     continue
                 raise errors.UpstreamTimeout(f"The {self.name} service did not answer in time.") from None
-            except aiohttp.ClientConnectionError:
-                if attempt < attempts:
+            except aiohttp.ClientConnectionError as exc:
+                # aiohttp itself sends an idempotent request once more when the connection
+                # drops (RFC 9112 9.3.1); only a refused connection is tried again here.
+                if attempt < attempts and isinstance(exc, aiohttp.ClientConnectorError):
                     continue
                 self.mark_down()
                 raise errors.ServiceUnavailable(f"The {self.name} service is unavailable.") from None

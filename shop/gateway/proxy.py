@@ -17,7 +17,6 @@ that answers nonsense 502: problem documents all, never a hang.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -57,9 +56,6 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
     )
 )
 _DROPPED_RESPONSE_PREFIXES = ("access-control-", "ratelimit-")
-# Only a request that cannot have changed anything is sent twice (a reused connection the
-# remote had just closed); never one with a body.
-_RETRIED = frozenset({"GET", "HEAD"})
 EVENT_STREAM = "text/event-stream"
 
 
@@ -142,35 +138,32 @@ class Forwarder:
         url = URL(endpoint.base_url + request.rel_url.raw_path_qs, encoded=True)
         headers = self._upstream_headers(request)
         body = _LimitedBody(request, self.cfg.max_body_bytes) if request.body_exists else None
-        attempts = 2 if request.method in _RETRIED else 1
-        for attempt in range(1, attempts + 1):
-            try:
-                async with asyncio.timeout(self.cfg.upstream_timeout_seconds):
-                    return await self.session.request(
-                        request.method,
-                        url,
-                        headers=headers,
-                        data=body.chunks() if body is not None else None,
-                        allow_redirects=False,
-                        timeout=self._timeout,
-                    )
-            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
-                # Refused, unreachable, or no connection in time: down, as far as we can tell.
-                endpoint.mark_down()
-                log.warning("remote service unreachable", extra={"service": endpoint.name, "request_id": request_id(request)})
-                raise ServiceUnavailable(f"The {endpoint.name} service is unavailable.") from None
-            except aiohttp.ClientConnectionError:
-                if body is not None and body.too_large:
-                    raise PayloadTooLarge(f"The request body is larger than {self.cfg.max_body_bytes} bytes.") from None
-                if attempt < attempts:
-                    continue
-                raise BadGateway(f"The {endpoint.name} service closed the connection without an answer.") from None
-            except TimeoutError:
-                log.warning("remote service timed out", extra={"service": endpoint.name, "request_id": request_id(request)})
-                raise UpstreamTimeout(f"The {endpoint.name} service did not answer in time.") from None
-            except aiohttp.ClientError:
-                raise BadGateway(f"The {endpoint.name} service gave an invalid answer.") from None
-        raise AssertionError("unreachable")
+        # No retry of our own: aiohttp sends an idempotent request once more when a reused
+        # connection turns out closed (RFC 9112 9.3.1), and nothing else is safe to repeat.
+        try:
+            async with asyncio.timeout(self.cfg.upstream_timeout_seconds):
+                return await self.session.request(
+                    request.method,
+                    url,
+                    headers=headers,
+                    data=body.chunks() if body is not None else None,
+                    allow_redirects=False,
+                    timeout=self._timeout,
+                )
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
+            # Refused, unreachable, or no connection in time: down, as far as we can tell.
+            endpoint.mark_down()
+            log.warning("remote service unreachable", extra={"service": endpoint.name, "request_id": request_id(request)})
+            raise ServiceUnavailable(f"The {endpoint.name} service is unavailable.") from None
+        except aiohttp.ClientConnectionError:
+            if body is not None and body.too_large:
+                raise PayloadTooLarge(f"The request body is larger than {self.cfg.max_body_bytes} bytes.") from None
+            raise BadGateway(f"The {endpoint.name} service closed the connection without an answer.") from None
+        except TimeoutError:
+            log.warning("remote service timed out", extra={"service": endpoint.name, "request_id": request_id(request)})
+            raise UpstreamTimeout(f"The {endpoint.name} service did not answer in time.") from None
+        except aiohttp.ClientError:
+            raise BadGateway(f"The {endpoint.name} service gave an invalid answer.") from None
 
     def _upstream_headers(self, request: web.Request) -> CIMultiDict[str]:
         headers: CIMultiDict[str] = CIMultiDict(
