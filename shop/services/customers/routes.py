@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-
 from aiohttp import web
 
 from shop.db import Slot
@@ -11,6 +9,7 @@ from shop.gateway.context import require_admin, require_caller, require_owner_or
 from shop.jsonutil import json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
+from shop.pathparams import parse_id
 from shop.services.customers.models import Customer, CustomerCreate, CustomerUpdate
 from shop.services.customers.store import CustomerStore
 
@@ -26,16 +25,12 @@ def _store(request: web.Request) -> CustomerStore:
     return request.config_dict[STORES].get()
 
 
-# ASCII digits that fit SQLite's 64-bit integers: anything else names no customer (and
-# str.isdigit would let "²" through to int(), and 20 digits through to SQLite).
-_ID = re.compile(r"[0-9]{1,18}")
-
-
 def _id(request: web.Request) -> int:
-    raw = request.match_info["customer_id"]
-    if not _ID.fullmatch(raw):
+    # Not an id at all is a customer that does not exist, with the same answer.
+    customer_id = parse_id(request.match_info["customer_id"])
+    if customer_id is None:
         raise NotFound("Customer not found.")
-    return int(raw)
+    return customer_id
 
 
 @routes.get("")
