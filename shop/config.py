@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from shop.validation import Email
+
 SERVICE_NAMES = ("auth", "customers", "products", "orders", "dispatcher")
 
 
@@ -51,8 +53,16 @@ class AuthConfig(Section):
     jwt_secret: SecretSetting = ""
     issuer: str = "shop"
     token_ttl_seconds: int = Field(3600, ge=60, le=30 * 24 * 3600)
-    admin_email: str = "admin@shop.local"
-    admin_password: str = ""
+    admin_email: Email = "admin@shop.local"
+    # Empty: generated once and kept in the data directory. Never echoed in errors.
+    admin_password: str = Field("", repr=False)
+
+    @field_validator("admin_password")
+    @classmethod
+    def _admin_password_is_usable(cls, value: str) -> str:
+        if value and len(value) < 8:
+            raise ValueError("must be at least 8 characters (or empty to generate one)")
+        return value
 
 
 class GatewayConfig(Section):

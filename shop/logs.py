@@ -11,6 +11,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
@@ -47,3 +49,20 @@ def quiet_noisy_loggers() -> None:
     # aiohttp's own access log would duplicate ours, in another format.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # A malformed request line or header makes aiohttp log a traceback that quotes the raw
+    # bytes, an Authorization header included: keep one line saying what happened.
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, RedactMalformedRequests) for f in server.filters):
+        server.addFilter(RedactMalformedRequests())
+
+
+class RedactMalformedRequests(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg = "malformed HTTP request rejected (%s)"
+            record.args = (type(error).__name__,)
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True

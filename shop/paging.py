@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from shop.errors import FieldError, ValidationFailed
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+_INTEGER = re.compile(r"-?[0-9]{1,20}")
 _SQL_INT_MAX = 2**63 - 1
 
 
@@ -49,12 +51,12 @@ def _int_param(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
+    # ASCII digits only: int() would also take "١٢", "5_0" and " 3".
+    if not _INTEGER.fullmatch(raw):
         raise ValidationFailed(
             f"{name} must be a whole number.", [FieldError(("query", name), "must be an integer")]
-        ) from None
+        )
+    value = int(raw)
     if abs(value) > _SQL_INT_MAX:  # SQLite cannot bind it: an OverflowError, so a 500
         raise ValidationFailed(f"{name} is too large.", [FieldError(("query", name), "is too large")])
     return value

@@ -206,3 +206,17 @@ def test_the_readme_documents_every_setting() -> None:
             if cells[0] == "data.dir":
                 documented, actual = Path(documented), Path(actual)
             assert documented == actual, row
+
+
+def test_a_short_admin_password_is_refused_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_AUTH__ADMIN_PASSWORD", "s3cret")
+    with pytest.raises(ConfigError) as caught:
+        load_config(None)
+    assert "auth.admin_password" in str(caught.value)
+    assert "s3cret" not in str(caught.value)
+
+
+def test_a_malformed_admin_email_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_AUTH__ADMIN_EMAIL", "not-an-email")
+    with pytest.raises(ConfigError, match="auth.admin_email"):
+        load_config(None)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from shop.openapi import operation
+
 WEB_DIR = Path(__file__).parent
 INDEX = WEB_DIR / "index.html"
 
@@ -29,6 +31,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+@operation("The storefront page", hidden=True)
 async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(
         INDEX,

@@ -90,6 +90,9 @@ async def test_legacy_array_body_and_client_fields_have_no_effect(api: Api) -> N
         ({"items": [{"product_id": 1, "quantity": 1}], "total": 1}, ["total"]),
         ({"items": [{"product_id": 1, "quantity": 1, "discount": 50}]}, ["items", 0, "discount"]),
         ([], ["items"]),
+        ({"items": [{"product_id": True, "quantity": True}]}, ["items", 0, "product_id"]),
+        ({"items": [{"product_id": "3", "quantity": 1}]}, ["items", 0, "product_id"]),
+        ({"items": [{"product_id": 3, "quantity": 1.0}]}, ["items", 0, "quantity"]),
     ],
 )
 async def test_invalid_orders_are_422_and_reserve_nothing(api: Api, body: object, loc: list) -> None:
@@ -115,6 +118,16 @@ async def test_malformed_json_is_400(api: Api) -> None:
 async def test_anonymous_cannot_order(api: Api) -> None:
     response = await api.client.post("/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]})
     assert response.status == 401
+
+
+async def test_anonymous_requests_cannot_tell_which_order_ids_exist(api: Api) -> None:
+    user = await api.register()
+    _, order = await place(api, user, {"items": [{"product_id": 1, "quantity": 1}]})
+    for order_id in (order["id"], 999_999):
+        for method, path in (("GET", f"/api/orders/{order_id}"), ("POST", f"/api/orders/{order_id}/cancel"),
+                             ("GET", f"/api/orders/{order_id}/events")):
+            response = await api.client.request(method, path)
+            assert response.status == 401, (method, path)
 
 
 async def test_not_enough_stock_is_409_and_reserves_nothing(api: Api) -> None:

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shop.validation import Email
 
@@ -16,7 +16,8 @@ class RegisterRequest(ProfileFields):
 
     name: str = Field(min_length=1, max_length=200)
     email: Email
-    password: str = Field(min_length=8, max_length=1024)
+    # Never trimmed (the profile fields are): login compares the password exactly as typed.
+    password: Annotated[str, StringConstraints(strip_whitespace=False, min_length=8, max_length=1024)]
 
 
 class LoginRequest(BaseModel):

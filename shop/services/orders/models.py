@@ -22,8 +22,9 @@ class OrderLineIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    product_id: int = Field(ge=1)
-    quantity: int = Field(ge=1, le=1000)
+    # strict: true, "3" and 3.0 are not quantities.
+    product_id: int = Field(strict=True, ge=1)
+    quantity: int = Field(strict=True, ge=1, le=1000)
     customer_id: Any = Field(default=None, exclude=True)
     per_cost: Any = Field(default=None, exclude=True)
     total_cost: Any = Field(default=None, exclude=True)

@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from shop.db import Slot
-from shop.errors import FieldError, ServiceUnavailable, ValidationFailed
+from shop.errors import FieldError, ShopError, ValidationFailed
 from shop.gateway.bodies import parse_model, read_json
 from shop.gateway.context import Caller, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
@@ -57,6 +57,7 @@ def _actor(caller: Caller) -> str:
 
 
 async def _visible_order(request: web.Request) -> tuple[Order, Caller]:
+    require_caller(request)  # first: without a token, an id's existence reveals nothing
     order = await _orders(request).store.get(_order_id(request))
     caller = require_owner_or_admin(request, order.customer_id, "Order")
     return order, caller
@@ -130,7 +131,8 @@ async def _enrich(request: web.Request, orders: list[Order]) -> None:
         return
     try:
         products = await request.config_dict[ORDERS].get().registry.get(PRODUCTS).get_many(ids)
-    except ServiceUnavailable:
+    except ShopError:
+        # Down, slow or confused: the order (maybe just committed) must still be answered.
         return
     for order in orders:
         for line in order.items:
