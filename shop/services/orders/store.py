@@ -292,17 +292,16 @@ class OrderStore:
 
 
 async def _load_order(conn: aiosqlite.Connection, order_id: int) -> Order:
-    async with conn.execute(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,)) as cursor:
-        row = await cursor.fetchone()
-    if row is None:
+    # execute_fetchall: one trip to SQLite's thread per query, while the write lock is held.
+    rows = list(await conn.execute_fetchall(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,)))
+    if not rows:
         raise NotFound("Order not found.")
-    async with conn.execute(
+    lines = await conn.execute_fetchall(
         "SELECT order_id, product_id, name, quantity, unit_price_cents FROM order_lines"
         " WHERE order_id = ? ORDER BY line_no",
         (order_id,),
-    ) as cursor:
-        lines = list(await cursor.fetchall())
-    return _order(row, lines)
+    )
+    return _order(rows[0], list(lines))
 
 
 async def _record_status(conn: aiosqlite.Connection, order: Order, event_type: str, topic: str) -> None:

@@ -385,5 +385,5 @@ class ProductStore:
 
 
 async def _rows(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-    async with conn.execute(sql, params) as cursor:
-        return list(await cursor.fetchall())
+    # One trip to SQLite's thread (not execute, fetch, close): the write lock is held meanwhile.
+    return list(await conn.execute_fetchall(sql, params))
