@@ -3,7 +3,7 @@ their orders, and stock that does not run out under load."""
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,8 +14,6 @@ from bench.processes import ADMIN_EMAIL, ADMIN_PASSWORD
 PASSWORD = "bench-password-123"
 # The shop's largest allowed stock level: placing orders for minutes never runs it out.
 PLENTY = 1_000_000_000
-
-_numbers = itertools.count(1)
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,12 @@ class ShopClient:
     async def close(self) -> None:
         await self._session.close()
 
+    async def __aenter__(self) -> ShopClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
     async def call(
         self, method: str, path: str, *, expect: int, json: Any = None, headers: dict[str, str] | None = None
     ) -> Any:
@@ -53,7 +57,7 @@ class ShopClient:
             return body
 
     async def register(self, label: str) -> Customer:
-        email = f"{label}-{next(_numbers)}@bench.local"
+        email = f"{label}-{uuid.uuid4().hex[:12]}@bench.local"
         body = await self.call(
             "POST", "/api/auth/register", expect=201,
             json={"name": f"Bench {label}", "email": email, "password": PASSWORD},

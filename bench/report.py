@@ -41,6 +41,8 @@ LOGIN = "POST /api/auth/login"
 PLACE = "POST /api/orders"
 PRODUCT_LOGGED = "GET /api/products/{id}, access log on"
 MEMORY_BUS = "memory bus, no webhooks"
+WEBHOOKS = "memory bus, 2 webhooks"
+KAFKA = "Kafka (tansu), no webhooks"
 
 TARGETS = (
     Target("product", f"{PRODUCT} ≥ 60% of baseline", _http(PRODUCT, "ratio"), lambda v: v >= 0.60, "×"),
@@ -88,6 +90,9 @@ def render(results: dict[str, Any]) -> str:
     )
     rows = []
     for row in results["http"]:
+        if "error" in row:
+            rows.append([row["name"], "failed", "-", "-", "-", "-", "-"])
+            continue
         ratio = row.get("ratio")
         cpu = row.get("cpu_us_per_request")
         rows.append(
@@ -106,7 +111,9 @@ def render(results: dict[str, Any]) -> str:
             "timed from the POST's 201 to the SSE event"
         )
         rows = [
-            [
+            [row["name"], "failed", "-", "-", "-", "-", "-"]
+            if "error" in row
+            else [
                 row["name"], f"{row['orders_created']}/{row['orders_sent']}", _ms(row["dispatched_p50_ms"]),
                 _ms(row["dispatched_p99_ms"]), _ms(row["dispatched_max_ms"]), _ms(row["post_p99_ms"]),
                 str(row["post_errors"] + row["not_dispatched"]),
@@ -137,4 +144,7 @@ def render(results: dict[str, Any]) -> str:
         verdict = "not run" if check["met"] is None else "met" if check["met"] else "MISSED"
         rows.append([check["target"], shown, verdict])
     out.append(_table(["target", "measured", ""], rows))
+    failed = [row for row in (*results["http"], *results["dispatch"]) if "error" in row]
+    for row in failed:
+        out.append(f"\n{row['name']} failed: {row['error'].splitlines()[0]} (logs: {row['logs']})")
     return "\n".join(out)
