@@ -85,8 +85,11 @@ class OutboxRelay:
                 continue  # there may be more than one batch
             if not self._wakeup.is_set():
                 self._idle.set()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), self._poll_seconds)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+            # arrives as the event is set (a wake() during stop()), and stop() then waits forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_seconds):
+                    await self._wakeup.wait()
 
     async def publish_pending(self) -> int:
         rows = await self._source.unpublished(self._batch_size)

@@ -98,8 +98,11 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatcher loop failed; retrying")
                 wait = IDLE_POLL_SECONDS
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), wait)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancellation that
+            # arrives as the event is set, and stop() then waits forever.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self._wakeup.wait()
 
     async def _seconds_until_next_due(self) -> float:
         next_due = await self.store.next_due_at()
