@@ -153,7 +153,9 @@ class Forwarder:
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError):
             # Refused, unreachable, or no connection in time: down, as far as we can tell.
             endpoint.mark_down()
-            log.warning("remote service unreachable", extra={"service": endpoint.name, "request_id": request_id(request)})
+            log.warning(
+                "remote service unreachable", extra={"service": endpoint.name, "request_id": request_id(request)}
+            )
             raise ServiceUnavailable(f"The {endpoint.name} service is unavailable.") from None
         except aiohttp.ClientConnectionError:
             if body is not None and body.too_large:

@@ -54,7 +54,8 @@ async def test_the_access_log_names_the_client_the_gateway_vouched_for(
     products: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="shop.access"):
-        await products.get("/api/products", headers={SERVICE_TOKEN_HEADER: SERVICE_TOKEN, "X-Forwarded-For": "10.1.2.3"})
+        forwarded = {SERVICE_TOKEN_HEADER: SERVICE_TOKEN, "X-Forwarded-For": "10.1.2.3"}
+        await products.get("/api/products", headers=forwarded)
         await products.get("/api/products", headers={"X-Forwarded-For": "10.9.9.9"})
         # Not an address: not believed, even with the credential.
         await products.get("/api/products", headers={SERVICE_TOKEN_HEADER: SERVICE_TOKEN, "X-Forwarded-For": "evil"})
