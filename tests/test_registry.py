@@ -3,13 +3,14 @@ aiohttp server on loopback, and the main app reaches it over HTTP with the servi
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
 from shop.app import create_app
@@ -123,7 +124,9 @@ async def test_internal_routes_refuse_a_missing_or_wrong_service_token(
         ) as response:
             assert response.status == 401
             assert response.content_type == "application/problem+json"
-        async with session.delete(customers_server.make_url("/internal/customers/1"), headers=headers) as response:
+        async with session.delete(
+            customers_server.make_url("/internal/customers/registrations/abc123"), headers=headers
+        ) as response:
             assert response.status == 401
     assert "mallory@example.com" not in [email for _, email in profiles(tmp_path)]
 
@@ -146,3 +149,38 @@ async def test_internal_routes_ignore_user_tokens(api: Api) -> None:
         "/internal/customers", json={"name": "X", "email": "x@example.com"}, headers=admin.headers
     )
     await problem(response, 401)
+
+
+async def test_a_registration_that_times_out_leaves_no_profile_and_can_be_retried(
+    aiohttp_server: ServerFactory, make_api: MakeApi, tmp_path: Path
+) -> None:
+    """The customers service stores the profile, then answers too late: the registration
+    fails, removes exactly the profile it made, and the same email can register again."""
+    slow = {"on": True}
+
+    @web.middleware
+    async def answer_late(request: web.Request, handler: Any) -> web.StreamResponse:
+        response = await handler(request)
+        if slow["on"] and request.method == "POST":
+            await asyncio.sleep(3)
+        return response
+
+    customers = create_app(make_config(tmp_path / "customers-data"), services=["customers"])
+    customers.middlewares.append(answer_late)
+    server = await aiohttp_server(customers)
+    url = str(server.make_url("")).rstrip("/")
+    main = await make_api(
+        only=["auth"],
+        data_dir=tmp_path / "main-data",
+        services={"customers": {"url": url}},
+        gateway={"upstream_timeout_seconds": 1.0},
+    )
+    body = {"name": "Late", "email": "late@example.com", "password": "password-123"}
+    response = await main.client.post("/api/auth/register", json=body)
+    assert response.status == 504
+    assert "late@example.com" not in [email for _, email in profiles(tmp_path)]
+
+    slow["on"] = False
+    response = await main.client.post("/api/auth/register", json=body)
+    assert response.status == 201, await response.text()
+    assert "late@example.com" in [email for _, email in profiles(tmp_path)]

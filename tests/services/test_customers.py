@@ -234,3 +234,15 @@ async def test_update_with_null_is_422_not_ignored(api: Api, field: str) -> None
     ann = await api.register("Ann", city="Oslo", address="1 Main St")
     response = await api.client.patch(f"/api/customers/{ann.id}", json={field: None}, headers=ann.headers)
     await validation_problem(response, field)
+
+
+async def test_deleting_a_customer_removes_their_login(api: Api, admin: User) -> None:
+    ann = await api.register(email="gone@example.com")
+    response = await api.client.delete(f"/api/customers/{ann.id}", headers=admin.headers)
+    assert response.status == 204
+    response = await api.client.post("/api/auth/login", json={"email": "gone@example.com", "password": ann.password})
+    assert response.status == 401
+    assert (await api.client.get("/api/auth/me", headers=ann.headers)).status == 401
+    # The email is free again.
+    again = await api.register(email="gone@example.com")
+    assert again.id != ann.id

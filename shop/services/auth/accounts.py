@@ -3,9 +3,11 @@ HTTP so start-up can use it too."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 
-from shop.errors import Conflict, NotFound, ShopError, Unauthorized
+from shop.errors import Conflict, ShopError, Unauthorized
 from shop.registry import Registry
 from shop.services.auth.models import RegisterRequest, Role, TokenResponse, User
 from shop.services.auth.passwords import PasswordHashing
@@ -44,26 +46,30 @@ class Accounts:
             raise Conflict("An account with this email already exists.")
         password_hash = await self.passwords.hash(request.password)
         profile_fields = request.model_dump(exclude={"password"})
-        # The profile first: its id becomes the user's id. If the customers service is down
-        # this raises and nothing was written anywhere.
+        # The profile first: its id becomes the user's id. It is tagged with this
+        # registration's id, so whatever goes wrong later (or an answer that never came, from
+        # a customers service that timed out) can remove exactly what this attempt made.
+        registration_id = uuid.uuid4().hex
         customers = self.registry.get(CUSTOMERS)
-        profile = await customers.create_profile(CustomerCreate(**{**profile_fields, "email": email}))
         try:
+            profile = await customers.create_profile(
+                CustomerCreate(**{**profile_fields, "email": email}), registration_id
+            )
             user = await self.users.create(profile.id, request.name, email, password_hash, role)
         except BaseException:
-            await self._remove_profile(profile.id)
+            # Even a refusal (409) may follow a profile this attempt made (the login insert
+            # lost a race); undoing is idempotent, so undo whatever happened.
+            await self._undo_registration(registration_id)
             raise
         log.info("user registered", extra={"user_id": user.id, "role": role})
         return self._token_for(user)
 
-    async def _remove_profile(self, customer_id: int) -> None:
-        """Undo a profile whose login could not be created, so no half-made user remains."""
+    async def _undo_registration(self, registration_id: str) -> None:
+        """Remove the profile a failed registration made, so no half-made user remains."""
         try:
-            await self.registry.get(CUSTOMERS).delete_profile(customer_id)
-        except NotFound:
-            pass
+            await asyncio.shield(self.registry.get(CUSTOMERS).remove_registration(registration_id))
         except ShopError:
-            log.error("could not remove orphaned profile", extra={"customer_id": customer_id})
+            log.error("could not remove a failed registration's profile", extra={"registration_id": registration_id})
 
     async def login(self, email: str, password: str) -> TokenResponse:
         login = await self.users.find_login(email.strip().lower())

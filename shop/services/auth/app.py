@@ -9,14 +9,15 @@ from aiohttp import web
 
 from shop.config import ShopConfig
 from shop.db import Database, Slot, database_context
-from shop.errors import ServiceUnavailable
+from shop.errors import ShopError
 from shop.gateway.cors import enable_cors
+from shop.internal import internal_app
 from shop.registry import Registry
 from shop.services import ServiceApps
 from shop.services.auth.accounts import Accounts
-from shop.services.auth.client import AUTH
+from shop.services.auth.client import AUTH, LocalAuthClient
 from shop.services.auth.passwords import PasswordHashing
-from shop.services.auth.routes import ACCOUNTS, routes
+from shop.services.auth.routes import ACCOUNTS, internal_routes, routes
 from shop.services.auth.store import MIGRATIONS, UserStore
 
 log = logging.getLogger("shop.auth")
@@ -43,7 +44,7 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
         async def ensure() -> bool:
             try:
                 return await accounts.get().ensure_admin(cfg.auth.admin_email, cfg.auth.admin_password)
-            except ServiceUnavailable:
+            except ShopError:  # customers down, slow or confused: try again later
                 return False
 
         async def keep_trying() -> None:
@@ -65,5 +66,7 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts))
     app.cleanup_ctx.append(admin_account)
-    registry.register_local(AUTH, None, accounts.ping)
-    return ServiceApps("auth", app)
+    internal = internal_app(registry.service_token, internal_routes)
+    internal[ACCOUNTS] = accounts
+    registry.register_local(AUTH, LocalAuthClient(accounts), accounts.ping)
+    return ServiceApps("auth", app, internal)

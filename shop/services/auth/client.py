@@ -1,10 +1,36 @@
-"""Auth in the registry. No service calls auth: each verifies tokens itself with the shared
-secret (shop/gateway/auth.py). Auth is registered all the same, so /ready and /api/registry
-cover its database locally, or its health when it runs elsewhere."""
+"""How other services reach auth: through the registry. Tokens need no call (every service
+verifies them with the shared secret, shop/gateway/auth.py); what does is removing a login
+when the customers service deletes the customer it belongs to."""
 
 from __future__ import annotations
 
-from shop.registry import RemoteEndpoint, ServiceKey
+from typing import Protocol
 
-# The local entry holds no client (there is nothing to call); a remote one holds its endpoint.
-AUTH = ServiceKey[RemoteEndpoint | None]("auth", lambda endpoint: endpoint)
+from shop.db import Slot
+from shop.registry import RemoteEndpoint, ServiceKey
+from shop.services.auth.accounts import Accounts
+
+
+class AuthClient(Protocol):
+    async def remove_login(self, user_id: int) -> None:
+        """Delete the user's login, if there is one (idempotent)."""
+        ...
+
+
+class LocalAuthClient:
+    def __init__(self, accounts: Slot[Accounts]) -> None:
+        self._accounts = accounts
+
+    async def remove_login(self, user_id: int) -> None:
+        await self._accounts.get().users.delete(user_id)
+
+
+class RemoteAuthClient:
+    def __init__(self, endpoint: RemoteEndpoint) -> None:
+        self._endpoint = endpoint
+
+    async def remove_login(self, user_id: int) -> None:
+        await self._endpoint.call("DELETE", f"/internal/auth/users/{user_id}")
+
+
+AUTH = ServiceKey[AuthClient]("auth", RemoteAuthClient)

@@ -6,6 +6,7 @@ from shop.db import Slot
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_caller
 from shop.jsonutil import json_response
+from shop.pathparams import path_id
 from shop.openapi import operation
 from shop.services.auth.accounts import Accounts
 from shop.services.auth.models import LoginRequest, RegisterRequest, TokenResponse, User
@@ -13,6 +14,7 @@ from shop.services.auth.models import LoginRequest, RegisterRequest, TokenRespon
 ACCOUNTS = web.AppKey("accounts", Slot[Accounts])
 
 routes = web.RouteTableDef()
+internal_routes = web.RouteTableDef()
 
 
 @routes.post("/register")
@@ -50,3 +52,9 @@ async def login(request: web.Request) -> web.Response:
 async def me(request: web.Request) -> web.Response:
     caller = require_caller(request)
     return json_response(await request.config_dict[ACCOUNTS].get().me(caller.user_id))
+
+
+@internal_routes.delete("/users/{user_id}")
+async def internal_remove_login(request: web.Request) -> web.Response:
+    await request.config_dict[ACCOUNTS].get().users.delete(path_id(request, "user_id"))
+    return web.Response(status=204)

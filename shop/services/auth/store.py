@@ -59,6 +59,10 @@ class UserStore:
         )
         return None if row is None else Login(_user(row), row["password_hash"])
 
+    async def delete(self, user_id: int) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+
     async def get(self, user_id: int) -> User | None:
         row = await self.db.fetch_one("SELECT id, name, email, role FROM users WHERE id = ?", (user_id,))
         return None if row is None else _user(row)

@@ -11,32 +11,41 @@ from shop.services.customers.store import CustomerStore
 
 
 class CustomersClient(Protocol):
-    async def create_profile(self, data: CustomerCreate) -> Customer: ...
+    async def create_profile(self, data: CustomerCreate, registration_id: str) -> Customer:
+        """Idempotent per registration id: a retry returns the profile made the first time."""
+        ...
 
-    async def delete_profile(self, customer_id: int) -> None: ...
+    async def remove_registration(self, registration_id: str) -> None:
+        """Delete the profile this registration made, if any (idempotent)."""
+        ...
 
 
 class LocalCustomersClient:
     def __init__(self, stores: Slot[CustomerStore]) -> None:
         self._stores = stores
 
-    async def create_profile(self, data: CustomerCreate) -> Customer:
-        return await self._stores.get().create(data)
+    async def create_profile(self, data: CustomerCreate, registration_id: str) -> Customer:
+        return await self._stores.get().create(data, registration_id)
 
-    async def delete_profile(self, customer_id: int) -> None:
-        await self._stores.get().delete(customer_id)
+    async def remove_registration(self, registration_id: str) -> None:
+        await self._stores.get().remove_registration(registration_id)
 
 
 class RemoteCustomersClient:
     def __init__(self, endpoint: RemoteEndpoint) -> None:
         self._endpoint = endpoint
 
-    async def create_profile(self, data: CustomerCreate) -> Customer:
-        body = await self._endpoint.call("POST", "/internal/customers", json=data.model_dump(mode="json"))
+    async def create_profile(self, data: CustomerCreate, registration_id: str) -> Customer:
+        body = await self._endpoint.call(
+            "POST",
+            "/internal/customers",
+            json=data.model_dump(mode="json"),
+            params={"registration_id": registration_id},
+        )
         return Customer.model_validate(body)
 
-    async def delete_profile(self, customer_id: int) -> None:
-        await self._endpoint.call("DELETE", f"/internal/customers/{customer_id}")
+    async def remove_registration(self, registration_id: str) -> None:
+        await self._endpoint.call("DELETE", f"/internal/customers/registrations/{registration_id}")
 
 
 CUSTOMERS = ServiceKey[CustomersClient]("customers", RemoteCustomersClient)

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from shop.db import Slot
 from shop.errors import NotFound
+from shop.errors import FieldError, ValidationFailed
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_admin, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
 from shop.openapi import Content, Param, operation
+from shop.ops import REGISTRY
 from shop.paging import Page
 from shop.pathparams import parse_id
+from shop.services.auth.client import AUTH
 from shop.services.customers.models import Customer, CustomerCreate, CustomerUpdate
 from shop.services.customers.store import CustomerStore
 
@@ -17,6 +22,8 @@ STORES = web.AppKey("customer_stores", Slot[CustomerStore])
 
 routes = web.RouteTableDef()
 internal_routes = web.RouteTableDef()
+
+_REGISTRATION_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 
 CUSTOMER_ID = Param("customer_id", int, "The customer's id (the same as their user id).")
 
@@ -93,20 +100,47 @@ async def update_customer(request: web.Request) -> web.Response:
 
 
 @routes.delete("/{customer_id}")
-@operation("Delete a customer", auth="admin", path=[CUSTOMER_ID], responses={204: None})
+@operation(
+    "Delete a customer",
+    description="Deletes the profile and the login that goes with it.",
+    auth="admin",
+    path=[CUSTOMER_ID],
+    responses={204: None},
+)
 async def delete_customer(request: web.Request) -> web.Response:
     require_admin(request)
-    await _store(request).delete(_id(request))
+    customer_id = _id(request)
+    store = _store(request)
+    await store.get(customer_id)  # 404 before anything changes
+    # The login first: a customer without a profile must not be able to sign in again.
+    registry = request.config_dict[REGISTRY]
+    if registry.has("auth"):
+        await registry.get(AUTH).remove_login(customer_id)
+    await store.delete(customer_id)
     return web.Response(status=204)
+
+
+def _registration_id(raw: str | None) -> str | None:
+    if raw is None:
+        return None
+    if not _REGISTRATION_ID.fullmatch(raw):
+        raise ValidationFailed(
+            "registration_id must be 1 to 64 letters and digits.",
+            [FieldError(("query", "registration_id"), "invalid")],
+        )
+    return raw
 
 
 @internal_routes.post("")
 async def internal_create(request: web.Request) -> web.Response:
     data = await read_model(request, CustomerCreate)
-    return json_response(await _store(request).create(data), status=201)
+    registration_id = _registration_id(request.query.get("registration_id"))
+    return json_response(await _store(request).create(data, registration_id), status=201)
 
 
-@internal_routes.delete("/{customer_id}")
-async def internal_delete(request: web.Request) -> web.Response:
-    await _store(request).delete(_id(request))
+@internal_routes.delete("/registrations/{registration_id}")
+async def internal_remove_registration(request: web.Request) -> web.Response:
+    registration_id = _registration_id(request.match_info["registration_id"])
+    assert registration_id is not None
+    await _store(request).remove_registration(registration_id)
     return web.Response(status=204)

@@ -25,6 +25,13 @@ MIGRATIONS: list[Migration] = [
         updated_at  TEXT NOT NULL
     );
     """,
+    """
+    -- The registration (in the auth service) that created a profile, so a registration
+    -- that never heard back can remove exactly what it made, and a retry finds it.
+    ALTER TABLE customers ADD COLUMN registration_id TEXT;
+    CREATE UNIQUE INDEX customers_by_registration ON customers (registration_id)
+        WHERE registration_id IS NOT NULL;
+    """,
 ]
 
 _COLUMNS = "id, name, email, address, city, mobile, preferences, location, sex, interests, created_at, updated_at"
@@ -39,22 +46,35 @@ class CustomerStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def create(self, data: CustomerCreate) -> Customer:
+    async def create(self, data: CustomerCreate, registration_id: str | None = None) -> Customer:
+        """A new profile. With a registration id, a retry of the same registration returns
+        the profile it made the first time instead of a conflict."""
         now = utc_now()
         values = data.model_dump()
         try:
             async with self.db.transaction() as conn:
+                if registration_id is not None:
+                    rows = await conn.execute_fetchall(
+                        "SELECT id FROM customers WHERE registration_id = ?", (registration_id,)
+                    )
+                    if rows:
+                        return await self.get(int(list(rows)[0][0]))
                 cursor = await conn.execute(
                     "INSERT INTO customers (name, email, address, city, mobile, preferences, location,"
-                    " sex, interests, created_at, updated_at)"
+                    " sex, interests, registration_id, created_at, updated_at)"
                     " VALUES (:name, :email, :address, :city, :mobile, :preferences, :location,"
-                    " :sex, :interests, :now, :now)",
-                    {**values, "now": now},
+                    " :sex, :interests, :registration_id, :now, :now)",
+                    {**values, "registration_id": registration_id, "now": now},
                 )
                 customer_id = cursor.lastrowid
         except sqlite3.IntegrityError:
             raise Conflict("A customer with this email already exists.") from None
         return await self.get(int(customer_id))  # type: ignore[arg-type]
+
+    async def remove_registration(self, registration_id: str) -> None:
+        """Delete the profile a registration made, if it made one (idempotent)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("DELETE FROM customers WHERE registration_id = ?", (registration_id,))
 
     async def get(self, customer_id: int) -> Customer:
         row = await self.db.fetch_one(f"SELECT {_COLUMNS} FROM customers WHERE id = ?", (customer_id,))
