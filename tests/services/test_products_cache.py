@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from shop.services.products.cache import Answer, ReadCache
-from tests.conftest import Api
+from tests.conftest import Api, MakeApi
 
 
 async def get_json(api: Api, path: str) -> tuple[int, object, dict[str, str]]:
@@ -38,7 +38,9 @@ async def test_a_new_product_appears_in_the_list_and_its_count(api: Api) -> None
     assert [p["name"] for p in after][-1] == "Cable"  # type: ignore[index]
 
 
-async def test_an_order_changes_the_stock_the_next_read_shows(api: Api) -> None:
+async def test_an_order_changes_the_stock_the_next_read_shows(make_api: MakeApi) -> None:
+    # No dispatcher: the order stays Created, so it can be cancelled (stock given back).
+    api = await make_api(dispatcher={"enabled": False})
     customer = await api.register()
     stock = (await get_json(api, "/api/products/3"))[1]["stock_quantity"]  # type: ignore[index]
     response = await api.client.post(

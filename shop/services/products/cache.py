@@ -12,8 +12,8 @@ reader gets an answer from before it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from dataclasses import dataclass, field
 
 # Total size of the cached bodies. The 20-product list is ~17 KB and one product ~1 KB;
 # searches with ever different filters must not grow the process without bound.
@@ -23,7 +23,7 @@ MAX_CACHED_BYTES = 4 * 1024 * 1024
 @dataclass(frozen=True, slots=True)
 class Answer:
     body: bytes  # the JSON response body
-    total: int = 1  # for a list: how many products match (X-Total-Count)
+    headers: Mapping[str, str] = field(default_factory=dict)  # a list's X-Total-Count and Link
 
 
 class ReadCache:
