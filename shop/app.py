@@ -93,6 +93,7 @@ def resolve_secrets(cfg: ShopConfig) -> ShopConfig:
             "admin_password": cfg.auth.admin_password or persistent_secret(data_dir, "admin_password"),
         },
         internal={"service_token": cfg.internal.service_token or persistent_secret(data_dir, "service_token")},
+        dispatcher={"webhook_secret": cfg.dispatcher.webhook_secret or persistent_secret(data_dir, "webhook_secret")},
     )
 
 

@@ -109,7 +109,8 @@ class BusConfig(Section):
 class DispatcherConfig(Section):
     enabled: bool = True
     webhooks: list[str] = []
-    webhook_secret: str = "change-me-webhook-secret"
+    # Empty: generated once and kept in the data directory (share it with the receivers).
+    webhook_secret: str = Field("", repr=False)
     max_attempts: int = Field(5, ge=1)
     retry_base_seconds: float = Field(0.5, ge=0)
     request_timeout_seconds: float = Field(5.0, gt=0)
@@ -197,6 +198,12 @@ def load_config(path: Path | None = Path("config.toml")) -> ShopConfig:
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
+    unknown = _unknown_variables(os.environ)
+    if unknown:
+        raise ConfigError(
+            "invalid configuration:\n"
+            + "\n".join(f"  {variable}: no such setting (SHOP_<SECTION>__<KEY>, two underscores)" for variable in unknown)
+        )
     try:
         settings = _Settings()
     except ValidationError as exc:
@@ -210,6 +217,25 @@ def load_config(path: Path | None = Path("config.toml")) -> ShopConfig:
             ) from None
         raise ConfigError(f"invalid configuration: {exc}") from None
     return ShopConfig.model_validate(settings.model_dump())
+
+
+def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """SHOP_* variables that name no setting: a typo (SHOP_SERVER_PORT) must not be ignored
+    silently. SHOP_TEST_* belongs to the test suite, not to the shop."""
+    unknown = []
+    for variable in sorted(environ):
+        if not variable.upper().startswith("SHOP_") or variable.upper().startswith("SHOP_TEST_"):
+            continue
+        section, _, key = variable[len("SHOP_") :].lower().partition("__")
+        field = ShopConfig.model_fields.get(section)
+        model = field.annotation if field is not None else None
+        if section == "services":
+            known = bool(key)  # SHOP_SERVICES__<NAME>__URL: the model checks name and key
+        else:
+            known = isinstance(model, type) and issubclass(model, BaseModel) and key in model.model_fields
+        if not known:
+            unknown.append(variable)
+    return unknown
 
 
 def _variables_not_json(environ: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -220,3 +220,15 @@ def test_a_malformed_admin_email_is_refused(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("SHOP_AUTH__ADMIN_EMAIL", "not-an-email")
     with pytest.raises(ConfigError, match="auth.admin_email"):
         load_config(None)
+
+
+def test_a_mistyped_variable_is_refused_not_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_SERVER_PORT", "9000")  # one underscore: names nothing
+    with pytest.raises(ConfigError, match="SHOP_SERVER_PORT"):
+        load_config(None)
+
+
+def test_remote_service_variables_and_test_variables_are_not_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_SERVICES__PRODUCTS__URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("SHOP_TEST_KAFKA", "127.0.0.1:9092")
+    assert load_config(None).remote_url("products") == "http://127.0.0.1:9"

@@ -246,3 +246,13 @@ async def test_deleting_a_customer_removes_their_login(api: Api, admin: User) ->
     # The email is free again.
     again = await api.register(email="gone@example.com")
     assert again.id != ann.id
+
+
+async def test_a_new_name_is_the_logins_name_too(api: Api) -> None:
+    ann = await api.register("Ann")
+    response = await api.client.patch(f"/api/customers/{ann.id}", json={"name": "Ann Renamed"}, headers=ann.headers)
+    assert response.status == 200
+    me = await (await api.client.get("/api/auth/me", headers=ann.headers)).json()
+    assert me["name"] == "Ann Renamed"
+    login = await api.client.post("/api/auth/login", json={"email": ann.email, "password": ann.password})
+    assert (await login.json())["user"]["name"] == "Ann Renamed"

@@ -1,6 +1,7 @@
 """How other services reach auth: through the registry. Tokens need no call (every service
-verifies them with the shared secret, shop/gateway/auth.py); what does is removing a login
-when the customers service deletes the customer it belongs to."""
+verifies them with the shared secret, shop/gateway/auth.py); what does is the customers
+service keeping logins in step with profiles: a deleted customer's login goes, a new name
+is the login's name too."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ class AuthClient(Protocol):
         """Delete the user's login, if there is one (idempotent)."""
         ...
 
+    async def rename(self, user_id: int, name: str) -> None:
+        """Keep the login's copy of the name (the `user` of /me and login) in step."""
+        ...
+
 
 class LocalAuthClient:
     def __init__(self, accounts: Slot[Accounts]) -> None:
@@ -24,6 +29,9 @@ class LocalAuthClient:
     async def remove_login(self, user_id: int) -> None:
         await self._accounts.get().users.delete(user_id)
 
+    async def rename(self, user_id: int, name: str) -> None:
+        await self._accounts.get().users.rename(user_id, name)
+
 
 class RemoteAuthClient:
     def __init__(self, endpoint: RemoteEndpoint) -> None:
@@ -31,6 +39,9 @@ class RemoteAuthClient:
 
     async def remove_login(self, user_id: int) -> None:
         await self._endpoint.call("DELETE", f"/internal/auth/users/{user_id}")
+
+    async def rename(self, user_id: int, name: str) -> None:
+        await self._endpoint.call("PUT", f"/internal/auth/users/{user_id}/name", json={"name": name})
 
 
 AUTH = ServiceKey[AuthClient]("auth", RemoteAuthClient)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
 
 from shop.db import Slot
 from shop.gateway.bodies import read_model
@@ -57,4 +58,17 @@ async def me(request: web.Request) -> web.Response:
 @internal_routes.delete("/users/{user_id}")
 async def internal_remove_login(request: web.Request) -> web.Response:
     await request.config_dict[ACCOUNTS].get().users.delete(path_id(request, "user_id"))
+    return web.Response(status=204)
+
+
+class _NewName(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+@internal_routes.put("/users/{user_id}/name")
+async def internal_rename(request: web.Request) -> web.Response:
+    body = await read_model(request, _NewName)
+    await request.config_dict[ACCOUNTS].get().users.rename(path_id(request, "user_id"), body.name)
     return web.Response(status=204)

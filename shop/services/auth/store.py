@@ -63,6 +63,10 @@ class UserStore:
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
 
+    async def rename(self, user_id: int, name: str) -> None:
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE users SET name = ? WHERE id = ?", (name, user_id))
+
     async def get(self, user_id: int) -> User | None:
         row = await self.db.fetch_one("SELECT id, name, email, role FROM users WHERE id = ?", (user_id,))
         return None if row is None else _user(row)

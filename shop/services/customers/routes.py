@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import logging
 import re
 
 from aiohttp import web
 
 from shop.db import Slot
 from shop.errors import NotFound
-from shop.errors import FieldError, ValidationFailed
+from shop.errors import FieldError, ShopError, ValidationFailed
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_admin, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
@@ -19,6 +20,8 @@ from shop.services.customers.models import Customer, CustomerCreate, CustomerUpd
 from shop.services.customers.store import CustomerStore
 
 STORES = web.AppKey("customer_stores", Slot[CustomerStore])
+
+log = logging.getLogger("shop.customers")
 
 routes = web.RouteTableDef()
 internal_routes = web.RouteTableDef()
@@ -96,7 +99,23 @@ async def update_customer(request: web.Request) -> web.Response:
     customer_id = _id(request)
     require_owner_or_admin(request, customer_id, "Customer")
     changes = await read_model(request, CustomerUpdate)
-    return json_response(await _store(request).update(customer_id, changes))
+    customer = await _store(request).update(customer_id, changes)
+    if changes.name is not None:
+        await _rename_login(request, customer_id, customer.name)
+    return json_response(customer)
+
+
+async def _rename_login(request: web.Request, customer_id: int, name: str) -> None:
+    """The login keeps a copy of the name for /api/auth/me and tokens' `user`. The profile is
+    the record: if auth is unreachable now, the copy stays stale rather than failing an
+    update that already happened."""
+    registry = request.config_dict[REGISTRY]
+    if not registry.has("auth"):
+        return
+    try:
+        await registry.get(AUTH).rename(customer_id, name)
+    except ShopError as exc:
+        log.warning("login name not updated", extra={"customer_id": customer_id, "reason": exc.detail})
 
 
 @routes.delete("/{customer_id}")
