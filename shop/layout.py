@@ -24,6 +24,7 @@ PROCESS_ROLES = (*SERVICE_NAMES, GATEWAY)
 # or know their url.
 CALLS: dict[str, tuple[str, ...]] = {
     "auth": ("customers",),  # registration creates the profile
+    "customers": ("auth",),  # a deleted or renamed customer's login follows
     "orders": ("products",),  # prices and stock
     "dispatcher": ("orders",),  # marks orders Dispatched
 }

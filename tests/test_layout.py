@@ -68,8 +68,14 @@ def test_a_service_this_process_needs_must_have_a_url(tmp_path: Path, services: 
 
 
 def test_services_that_call_nobody_need_no_url(tmp_path: Path) -> None:
-    for alone in (["products"], ["customers"], ["auth", "customers"], ["orders", "products", "dispatcher"]):
+    for alone in (["products"], ["auth", "customers"], ["orders", "products", "dispatcher"]):
         plan_layout(make_config(tmp_path), alone)
+
+
+def test_customers_alone_needs_auth_for_the_logins_of_its_customers(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"\[services.auth\] url is missing"):
+        plan_layout(make_config(tmp_path), ["customers"])
+    plan_layout(make_config(tmp_path, services=urls("auth")), ["customers"])
 
 
 def test_orders_and_the_dispatcher_apart_need_kafka(tmp_path: Path) -> None:

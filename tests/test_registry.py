@@ -22,11 +22,13 @@ from tests.conftest import ADMIN_EMAIL, Api, MakeApi, make_config
 SERVICE_TOKEN = make_config(Path("unused")).internal.service_token
 
 ServerFactory = Callable[..., Awaitable[TestServer]]
+AUTH_ELSEWHERE = {"auth": {"url": "http://127.0.0.1:9"}}
 
 
 @pytest.fixture
 async def customers_server(aiohttp_server: ServerFactory, tmp_path: Path) -> TestServer:
-    cfg = make_config(tmp_path / "customers-data")
+    # Customers reaches auth only to delete or rename logins, which these tests do not do.
+    cfg = make_config(tmp_path / "customers-data", services=AUTH_ELSEWHERE)
     return await aiohttp_server(create_app(cfg, services=["customers"]))
 
 
@@ -165,7 +167,7 @@ async def test_a_registration_that_times_out_leaves_no_profile_and_can_be_retrie
             await asyncio.sleep(3)
         return response
 
-    customers = create_app(make_config(tmp_path / "customers-data"), services=["customers"])
+    customers = create_app(make_config(tmp_path / "customers-data", services=AUTH_ELSEWHERE), services=["customers"])
     customers.middlewares.append(answer_late)
     server = await aiohttp_server(customers)
     url = str(server.make_url("")).rstrip("/")
