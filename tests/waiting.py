@@ -27,6 +27,11 @@ async def eventually(check: Callable[[], Awaitable[T | None]], what: str, timeou
         await asyncio.sleep(0.02)
 
 
+async def holds(value: bool) -> bool:
+    """For `eventually` on a plain condition: `eventually(lambda: holds(x == 3), ...)`."""
+    return value
+
+
 async def read_sse(response: ClientResponse, until: Callable[[list[dict[str, Any]]], bool], timeout: float = DEADLINE_SECONDS) -> list[dict[str, Any]]:
     """Parse a text/event-stream into [{event, id, data}] until `until(events)` holds."""
     events: list[dict[str, Any]] = []

@@ -20,7 +20,9 @@ class WebhookTarget:
     server: TestServer
     received: list[Received] = field(default_factory=list)
     status: int = 200  # what it answers; set to 503 to play a target that is down
-    failing_orders: set[int] = field(default_factory=set)  # answer 503 for these order ids only
+    # Answer 503 for orders with any of these products only (known before the order exists,
+    # so no delivery can slip through before the test sets it).
+    failing_products: set[int] = field(default_factory=set)
 
     def order_ids(self) -> list[int]:
         return [json.loads(r.body)["data"]["id"] for r in self.received]
@@ -37,7 +39,8 @@ async def start_webhook_target() -> WebhookTarget:
     async def hook(request: web.Request) -> web.Response:
         body = await request.read()
         target.received.append(Received(dict(request.headers), body))
-        if json.loads(body)["data"]["id"] in target.failing_orders:
+        items = json.loads(body)["data"]["items"]
+        if any(item["product_id"] in target.failing_products for item in items):
             return web.Response(status=503)
         return web.Response(status=target.status)
 

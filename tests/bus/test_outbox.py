@@ -10,7 +10,7 @@ from shop.bus.envelope import Envelope
 from shop.bus.memory import MemoryBus
 from shop.bus.outbox import OutboxRelay
 from shop.config import BusConfig
-from tests.waiting import eventually
+from tests.waiting import eventually, holds
 
 TOPIC = "order-events"
 
@@ -58,11 +58,11 @@ async def test_memory_bus_events_count_as_published_only_once_handled() -> None:
     relay = OutboxRelay(outbox, bus)
     relay.start()
     try:
-        await eventually(lambda: _now(bus._unhandled == 3), "the events to be on the bus")  # noqa: SLF001
+        await eventually(lambda: holds(bus._unhandled == 3), "the events to be on the bus")  # noqa: SLF001
         # A crash now would lose events held only in memory: they must not count as published.
         assert outbox.published == []
         release.set()
-        await eventually(lambda: _now(outbox.published == [1, 2, 3]), "the events to be marked published")
+        await eventually(lambda: holds(outbox.published == [1, 2, 3]), "the events to be marked published")
         assert handled == [1, 2, 3]
     finally:
         await relay.stop()
@@ -82,13 +82,9 @@ async def test_relay_backs_off_while_the_bus_is_down_and_loses_nothing() -> None
     relay = OutboxRelay(outbox, bus)
     relay.start()
     try:
-        await eventually(lambda: _now(sorted(outbox.published) == [1, 2, 3, 4, 5]), "every event to be published")
+        await eventually(lambda: holds(sorted(outbox.published) == [1, 2, 3, 4, 5]), "every event to be published")
         await bus.drain()
         assert received == [1, 2, 3, 4, 5]  # in order, each once
     finally:
         await relay.stop()
         await bus.stop()
-
-
-async def _now(value: bool) -> bool:
-    return value

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from shop.app import BUS, create_app
 from shop.bus.envelope import Envelope
 from tests.conftest import Api, User, make_config
-from tests.waiting import eventually, read_sse
+from tests.waiting import eventually, holds, read_sse
 from tests.webhooks import WebhookTarget, start_webhook_target
 
 SECRET = "webhook-secret-for-tests"
@@ -83,7 +83,7 @@ async def test_order_reaches_dispatched_with_signed_webhooks_and_live_status(
     first = await read_sse(stream, lambda events: len(events) >= 1)
     assert first[0]["event"] == "status"
     assert first[0]["data"] == {"id": order["id"], "status": "Created", "updated_at": order["updated_at"]}
-    await eventually(lambda: _async(len(warehouse.received) >= 1), "a first warehouse attempt")
+    await eventually(lambda: holds(len(warehouse.received) >= 1), "a first warehouse attempt")
 
     everything = await api.client.get("/api/orders/events", headers=user.headers)
     warehouse.status = 200
@@ -161,9 +161,9 @@ async def test_failing_target_does_not_block_other_orders_and_can_be_retried(
 ) -> None:
     api = await make_api(shop_config(tmp_path, warehouse, max_attempts=3))
     user, admin = await api.register(), await api.admin()
-    stuck = await place(api, user)
-    warehouse.failing_orders.add(stuck["id"])
-    # The warehouse fails only this order; placing the next one proves it is not blocked.
+    # The warehouse fails only orders of product 1; the next order proves nothing is blocked.
+    warehouse.failing_products.add(1)
+    stuck = await place(api, user, product_id=1)
     fine = await place(api, user, product_id=2)
     await eventually(lambda: dispatched(api, user, fine["id"]), "the healthy order to be dispatched")
 
@@ -179,7 +179,7 @@ async def test_failing_target_does_not_block_other_orders_and_can_be_retried(
 
     response = await api.client.post(f"/api/dispatcher/deliveries/{failed['id']}/retry", headers=user.headers)
     assert response.status == 403
-    warehouse.failing_orders.clear()
+    warehouse.failing_products.clear()
     response = await api.client.post(f"/api/dispatcher/deliveries/{failed['id']}/retry", headers=admin.headers)
     assert response.status == 202
     await eventually(lambda: dispatched(api, user, stuck["id"]), "the retried order to be dispatched")
@@ -206,10 +206,6 @@ async def test_deliveries_are_admin_only(tmp_path: Path, make_api: Callable[...,
     admin = await api.admin()
     response = await api.client.get("/api/dispatcher/deliveries?status=bogus", headers=admin.headers)
     assert response.status == 422
-
-
-async def _async(value: bool) -> bool:
-    return value
 
 
 async def test_admin_stream_covers_every_customers_orders_and_customers_only_their_own(
