@@ -12,7 +12,7 @@ import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -113,9 +113,10 @@ async def _migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) 
         await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={version};\nCOMMIT;")
 
 
-def utc_now() -> str:
-    """RFC 3339 UTC with milliseconds; sorts correctly as text."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def utc_now(seconds_ago: float = 0) -> str:
+    """RFC 3339 UTC with milliseconds (now, or that long ago); sorts correctly as text."""
+    moment = datetime.now(UTC) - timedelta(seconds=seconds_ago)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def placeholders(values: Iterable[Any]) -> str:

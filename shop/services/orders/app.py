@@ -10,7 +10,7 @@ from aiohttp import web
 from shop.bus import Bus
 from shop.bus.outbox import OutboxRelay
 from shop.config import ShopConfig
-from shop.db import Database, Slot
+from shop.db import Database, Slot, utc_now
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
 from shop.registry import Registry
@@ -24,6 +24,8 @@ from shop.services.orders.store import MIGRATIONS, OrderStore
 log = logging.getLogger("shop.orders")
 
 RECONCILE_SECONDS = 5.0
+# Far longer than any request waits for the products service.
+ABANDONED_AFTER_SECONDS = 300
 
 
 def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
@@ -39,7 +41,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         service = Orders(store, registry, broadcaster, relay.wake)
         orders.set(service)
         # Nothing is in flight yet: any reservation still 'pending' was left by a crash.
-        await service.release_leftovers(include_pending=True)
+        await service.release_leftovers(pending_before=utc_now())
         if cfg.bus.relay_enabled:
             relay.start()  # first publishes whatever a crash left in the outbox
         reconciler = asyncio.create_task(_reconcile(service), name="orders-reconciler")
@@ -80,6 +82,7 @@ async def _reconcile(service: Orders) -> None:
     while True:
         await asyncio.sleep(RECONCILE_SECONDS)
         try:
-            await service.release_leftovers(include_pending=False)
+            # A pending reservation this old has no request waiting on it any more.
+            await service.release_leftovers(pending_before=utc_now(ABANDONED_AFTER_SECONDS))
         except Exception:
             log.exception("stock reconciliation failed; will retry")

@@ -132,10 +132,11 @@ class Orders:
             self._changed(order)
         return order
 
-    async def release_leftovers(self, *, include_pending: bool) -> None:
-        """Give back stock of cancelled orders whose release failed, and (at start-up,
-        when no request is in flight) of reservations a crash left without an order."""
-        for reservation_id in await self.store.reservations_to_release(include_pending):
+    async def release_leftovers(self, *, pending_before: str) -> None:
+        """Give back stock of cancelled orders whose release failed, and of reservations
+        left without an order (by a crash, or a reserve and a release that both failed)
+        that are older than `pending_before` (at start-up: all of them)."""
+        for reservation_id in await self.store.reservations_to_release(pending_before):
             await self._release_quietly(reservation_id)
 
     async def _release_quietly(self, reservation_id: str) -> None:

@@ -237,9 +237,12 @@ async def _stream(
                 for event in events:
                     last = max(last, event_id(event))
                     await response.write(_sse(event, event_id(event)))
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+                # cancellation that ends this handler when the client goes away.
                 try:
-                    await asyncio.wait_for(listener.changed.wait(), KEEPALIVE_SECONDS)
-                except asyncio.TimeoutError:
+                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                        await listener.changed.wait()
+                except TimeoutError:
                     await response.write(b": keep-alive\n\n")
                 if listener.closed:
                     break

@@ -138,10 +138,13 @@ class OrderStore:
         async with self.db.transaction() as conn:
             await conn.execute("DELETE FROM reservations WHERE reservation_id = ?", (reservation_id,))
 
-    async def reservations_to_release(self, include_pending: bool) -> list[str]:
-        states = ("releasing", "pending") if include_pending else ("releasing",)
+    async def reservations_to_release(self, pending_before: str) -> list[str]:
+        """Reservations whose stock must go back: every 'releasing' one, and the 'pending'
+        ones older than `pending_before` (no request waits on them any more)."""
         rows = await self.db.fetch_all(
-            f"SELECT reservation_id FROM reservations WHERE state IN ({placeholders(states)})", states
+            "SELECT reservation_id FROM reservations"
+            " WHERE state = 'releasing' OR (state = 'pending' AND updated_at < ?)",
+            (pending_before,),
         )
         return [row["reservation_id"] for row in rows]
 
