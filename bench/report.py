@@ -34,6 +34,7 @@ def _dispatch(name: str, key: str) -> Callable[[dict[str, Any]], float | None]:
     return get
 
 
+BASELINE = "baseline: bare aiohttp, constant JSON"
 PRODUCT = "GET /api/products/{id}"
 PRODUCTS = "GET /api/products (20)"
 ORDERS_LIST = "GET /api/orders (20 orders)"
@@ -103,6 +104,12 @@ def render(results: dict[str, Any]) -> str:
             ]
         )
     out.append(_table(["scenario", "req/s", "p50 ms", "p99 ms", "errors", "CPU µs/req", "vs baseline"], rows))
+    base = next((row for row in results["http"] if row["name"] == BASELINE), None)
+    if base is not None:
+        out.append(
+            f"(baseline: mean of {len(base['runs'])} runs, one right before each shop scenario, "
+            f"{base['rps_min']:.0f}–{base['rps_max']:.0f} req/s; each ratio is to the run before it)"
+        )
 
     if results["dispatch"]:
         out.append("")

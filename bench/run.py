@@ -39,7 +39,8 @@ from bench.processes import CHILDREN, REPO, Server, start_baseline, start_shop  
 IDLE_SETTLE_SECONDS = 2.0  # after /ready, before reading idle memory
 ORDER_PRODUCTS = [1, 2, 3, 4, 5]
 KAFKA_JOIN_DEADLINE_SECONDS = 60.0
-KAFKA_SESSION_TIMEOUT_MS = "6000"  # Kafka's minimum: the consumer joins its group in ~3 s
+KAFKA_SESSION_TIMEOUT_MS = "6000"
+BASELINE_LOAD = Load("/api/products/1")  # Kafka's minimum: the consumer joins its group in ~3 s
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -81,16 +82,17 @@ class Bench:
         self.failed_logs = failed_logs  # where the servers' logs go if something fails
         self.http: list[dict[str, Any]] = []
         self.dispatch: list[dict[str, Any]] = []
+        self.baseline: Server | None = None
         self.baseline_runs: list[Measured] = []
         self.process: dict[str, Any] = {}
 
     def say(self, text: str) -> None:
         print(f"[bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
-    async def load(self, server: Server, load: Load) -> Measured:
+    async def load(self, server: Server, load: Load, *, warm_up: bool = True) -> Measured:
         """Warm up, then measure; each run starts only once the server is idle again."""
         options = dict(connections=self.args.connections, threads=self.args.threads, work_dir=self.work_dir)
-        if self.args.warmup > 0:
+        if warm_up and self.args.warmup > 0:
             await server.wait_idle()
             await run_wrk(server.url, load, seconds=self.args.warmup, **options)
         await server.wait_idle()
@@ -99,22 +101,40 @@ class Bench:
         cpu = server.cpu_seconds() - cpu_before
         return Measured(result, cpu * 1e6 / result.requests if result.requests else None)
 
-    def record(self, name: str, measured: Measured, **extra: Any) -> None:
+    async def paired(self, name: str, shop: Server, load: Load, **extra: Any) -> None:
+        """The baseline right before the scenario: other work on the machine comes and goes,
+        and a ratio means something only between two runs under the same conditions."""
+        assert self.baseline is not None
+        await shop.wait_idle()  # work left from the last scenario would slow the baseline down
+        base = await self.load(self.baseline, BASELINE_LOAD, warm_up=not self.baseline_runs)
+        self.baseline_runs.append(base)
+        measured = await self.load(shop, load)
         result = measured.result
-        self.say(f"{name}: {result.rps:.0f} req/s, p99 {result.p99_ms:.1f} ms, {result.error_count} errors")
-        self.http.append({"name": name, **measured.as_dict(), **extra})
+        ratio = result.rps / base.result.rps if base.result.rps else None
+        self.say(
+            f"{name}: {result.rps:.0f} req/s ({ratio:.0%} of the baseline's {base.result.rps:.0f}), "
+            f"p99 {result.p99_ms:.1f} ms, {result.error_count} errors"
+        )
+        self.http.append(
+            {
+                "name": name,
+                **measured.as_dict(),
+                "ratio": None if ratio is None else round(ratio, 3),
+                "baseline_rps": round(base.result.rps, 1),
+                "baseline_cpu_us_per_request": base.as_dict()["cpu_us_per_request"],
+                **extra,
+            }
+        )
 
     # -- the run ----------------------------------------------------------------------------
 
     async def run(self) -> dict[str, Any]:
         started = datetime.now(UTC)
         load_before = load_average()
-        baseline = await start_baseline(self.work_dir)
+        self.baseline = baseline = await start_baseline(self.work_dir)
         try:
             await asyncio.sleep(IDLE_SETTLE_SECONDS)
             self.process["baseline_idle_rss_bytes"] = baseline.memory()["rss"]
-            self.baseline_runs.append(await self.load(baseline, Load("/api/products/1")))
-            self.say(f"baseline: {self.baseline_runs[-1].result.rps:.0f} req/s")
 
             await self.main_shop()
             # The other shops measure one row each; one that fails is reported, not fatal.
@@ -122,24 +142,16 @@ class Bench:
             await self.optional(report.WEBHOOKS, self.dispatch, self.webhook_shop)
             if not self.args.no_kafka:
                 await self.optional(report.KAFKA, self.dispatch, self.kafka_shop)
-
-            # Measured again at the end: the machine's load may have changed meanwhile.
-            self.baseline_runs.append(await self.load(baseline, Load("/api/products/1")))
-            self.say(f"baseline again: {self.baseline_runs[-1].result.rps:.0f} req/s")
         finally:
             baseline.stop()
-        baseline_rps = sum(r.result.rps for r in self.baseline_runs) / len(self.baseline_runs)
         rows = [
             {
-                "name": "baseline: bare aiohttp, constant JSON",
+                "name": report.BASELINE,
                 **_mean(self.baseline_runs),
                 "runs": [r.as_dict() for r in self.baseline_runs],
             },
             *self.http,
         ]
-        for row in rows:
-            if "rps" in row:
-                row["ratio"] = round(row["rps"] / baseline_rps, 3) if baseline_rps else None
         results: dict[str, Any] = {
             "started_at": started.isoformat(timespec="seconds"),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -190,18 +202,17 @@ class Bench:
                 buyer = await client.register("buyer")
                 watcher = await client.register("watcher")
 
-            self.record(report.PRODUCT, await self.load(shop, Load("/api/products/1")))
-            self.record(report.PRODUCTS, await self.load(shop, Load("/api/products")))
-            self.record(report.ORDERS_LIST, await self.load(shop, Load("/api/orders", headers=lister.auth)))
+            await self.paired(report.PRODUCT, shop, Load("/api/products/1"))
+            await self.paired(report.PRODUCTS, shop, Load("/api/products"))
+            await self.paired(report.ORDERS_LIST, shop, Load("/api/orders", headers=lister.auth))
             login_body = json.dumps({"email": login.email, "password": PASSWORD})
-            self.record(
-                report.LOGIN,
-                await self.load(shop, Load("/api/auth/login", "post_json.lua", (login_body,))),
+            await self.paired(
+                report.LOGIN, shop, Load("/api/auth/login", "post_json.lua", (login_body,)),
                 note="bounded by argon2id: one hash per login on a pool as wide as the machine",
             )
             order_body = json.dumps({"items": [{"product_id": 1, "quantity": 1}]})
             orders = Load("/api/orders", "post_orders.lua", (order_body, uuid.uuid4().hex[:8]), headers=buyer.auth)
-            self.record(report.PLACE, await self.load(shop, orders))
+            await self.paired(report.PLACE, shop, orders)
             # Orders are placed faster than they are dispatched: how long the rest took.
             self.http[-1]["busy_after_seconds"] = round(await shop.wait_idle(), 1)
 
@@ -215,7 +226,7 @@ class Bench:
         self.say("starting the shop with log level INFO (access log on)")
         shop = await start_shop("shop-access-log", self.work_dir, log_level="INFO", shop_dir=self.args.shop_dir)
         try:
-            self.record(report.PRODUCT_LOGGED, await self.load(shop, Load("/api/products/1")))
+            await self.paired(report.PRODUCT_LOGGED, shop, Load("/api/products/1"))
         finally:
             shop.stop()
 
@@ -281,6 +292,9 @@ def _mean(runs: list[Measured]) -> dict[str, Any]:
         "p99_ms": round(sum(r.result.p99_ms for r in runs) / n, 3),
         "errors": {k: sum(r.result.errors[k] for r in runs) for k in runs[0].result.errors},
         "cpu_us_per_request": round(sum(cpu) / len(cpu), 1) if cpu else None,
+        "rps_min": round(min(r.result.rps for r in runs), 1),
+        "rps_max": round(max(r.result.rps for r in runs), 1),
+        "ratio": 1.0,
     }
 
 
