@@ -46,6 +46,9 @@ class ServerConfig(Section):
 
 class DataConfig(Section):
     dir: Path = Path("./data")
+    # "full": a write is answered only once it is on disk (survives power loss).
+    # "normal": survives a crash of the shop, but a power cut may lose the last commits.
+    synchronous: Literal["full", "normal"] = "full"
 
 
 class AuthConfig(Section):

@@ -1,20 +1,30 @@
-"""SQLite access shared by every service: one file per service, WAL, one writer connection.
+"""SQLite access shared by every service: one file per service, WAL, durable commits.
 
-Writes go through `transaction()`, which serialises writers on one connection with a lock
-(SQLite allows one writer anyway, and interleaving two coroutines' statements inside one
-transaction would be a silent bug). Reads use a second connection, so they never see a
-half-done write and never wait for one.
+Writes are units of work: a synchronous function that receives the writer connection and
+runs every statement of its transaction, reads included, in one trip to the writer's thread
+(`Database.write`). Concurrent units share a transaction and one sync (group commit): the
+thread takes every unit waiting at that moment, runs each inside a savepoint (so a unit
+that raises rolls back only itself), commits once, and only then answers each caller. With
+`synchronous=FULL` in WAL mode, COMMIT returns after the log is fsynced, so a write is
+acknowledged only once it would survive a power cut.
+
+Why not aiosqlite for the writer: its public API runs one statement (or one script) per
+trip to its thread; a unit of work with reads and branches between its statements cannot
+be handed over whole. One writer thread with a queue is the smallest sound alternative.
+Reads stay on aiosqlite, on a connection of their own: every read is one statement, one
+trip, and never waits for a write (WAL readers see the last commit).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import aiosqlite
 from aiohttp import web
@@ -22,49 +32,58 @@ from aiohttp import web
 from shop.errors import ServiceUnavailable
 
 Migration = str  # one SQL script; its 1-based position in the list is its schema version
+# FULL: a commit is fsynced before it returns (survives power loss). NORMAL: synced at
+# checkpoints only; survives a crash of the process, not of the machine.
+Synchronous = Literal["full", "normal"]
+T = TypeVar("T")
+Unit = Callable[[sqlite3.Connection], T]
+
+# Units that share one transaction at most: bounds the time the first one waits for the
+# last, and the work lost to a failing COMMIT.
+MAX_UNITS_PER_COMMIT = 256
 
 
 class Database:
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+    def __init__(self, path: Path, writer: _Writer, reader: aiosqlite.Connection) -> None:
         self.path = path
         self._writer = writer
         self._reader = reader
-        self._write_lock = asyncio.Lock()
         self.closed = False
 
     @classmethod
-    async def open(cls, path: Path, migrations: Sequence[Migration]) -> Database:
+    async def open(cls, path: Path, migrations: Sequence[Migration], synchronous: Synchronous = "full") -> Database:
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await _connect(path)
+        conn = await asyncio.to_thread(_open_writer, path, migrations, synchronous)
+        writer = _Writer(conn, asyncio.get_running_loop(), path.stem)
         try:
-            await _migrate(writer, migrations)
-            reader = await _connect(path)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            reader.row_factory = sqlite3.Row
+            await reader.execute("PRAGMA busy_timeout=5000")
         except BaseException:
             await writer.close()
             raise
         return cls(path, writer, reader)
 
     async def close(self) -> None:
+        """Waits for every unit already submitted to commit, then closes both connections."""
         self.closed = True
-        async with self._write_lock:
-            await self._reader.close()
-            await self._writer.close()
+        await self._writer.close()
+        await self._reader.close()
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """BEGIN IMMEDIATE … COMMIT, rolled back if the block raises or is cancelled."""
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._writer
-            except BaseException:
-                await asyncio.shield(self._writer.rollback())
-                raise
-            else:
-                await asyncio.shield(self._writer.commit())
+    async def write(self, unit: Unit[T]) -> T:
+        """Run `unit(conn)` in a transaction on the writer's thread; return its result once
+        the commit that contains it is durable. If it raises, its changes are rolled back
+        (and only its own) and the exception is raised here.
 
-    # Reads are one trip to the connection's thread (execute and fetch together), not three
-    # (execute, fetch, close the cursor): each trip costs a thread hand-off and a loop wake-up.
+        A caller cancelled before its unit started withdraws it; once started, the unit
+        commits with its batch and the cancelled caller is simply not told."""
+        return await self._writer.submit(unit)
+
+    async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
+        """A write of one statement, as a unit of work; returns how many rows it changed."""
+        return await self.write(lambda conn: conn.execute(sql, params).rowcount)
+
+    # Reads are one trip to the reader's thread (execute and fetch together).
 
     async def fetch_one(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
         """The first row, for queries by key (every row is fetched)."""
@@ -88,21 +107,150 @@ class Database:
         return True
 
 
-async def _connect(path: Path) -> aiosqlite.Connection:
-    # isolation_level=None: no implicit transactions; transaction() issues BEGIN itself.
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA synchronous=NORMAL")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute("PRAGMA busy_timeout=5000")
+class _Job(Generic[T]):
+    __slots__ = ("unit", "future", "result", "error")
+
+    def __init__(self, unit: Unit[T], future: asyncio.Future[T]) -> None:
+        self.unit = unit
+        self.future = future
+        self.result: T | None = None
+        self.error: BaseException | None = None
+
+
+class _Writer:
+    """The one connection that writes, on a thread of its own, fed by a queue of units."""
+
+    def __init__(self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop, name: str) -> None:
+        self._conn = conn
+        self._loop = loop
+        self._queue: deque[_Job[Any]] = deque()
+        self._ready = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name=f"sqlite-writer-{name}", daemon=True)
+        self._thread.start()
+
+    async def submit(self, unit: Unit[T]) -> T:
+        job: _Job[T] = _Job(unit, self._loop.create_future())
+        with self._ready:
+            if self._closing:
+                raise ServiceUnavailable("The database is closed.")
+            self._queue.append(job)
+            self._ready.notify()
+        try:
+            return await job.future
+        except asyncio.CancelledError:
+            self._withdraw(job)
+            raise
+
+    def _withdraw(self, job: _Job[Any]) -> None:
+        with self._ready:
+            try:
+                self._queue.remove(job)
+            except ValueError:
+                pass  # already taken by the thread: it runs and commits with its batch
+
+    async def close(self) -> None:
+        with self._ready:
+            self._closing = True
+            self._ready.notify()
+        await asyncio.to_thread(self._thread.join)
+
+    # -- the writer thread -------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while batch := self._next_batch():
+                self._commit_batch(batch)
+                try:
+                    self._loop.call_soon_threadsafe(_settle, batch)
+                except RuntimeError:  # the loop is closed: nobody is waiting any more
+                    pass
+        finally:
+            self._conn.close()
+
+    def _next_batch(self) -> list[_Job[Any]]:
+        with self._ready:
+            while not self._queue and not self._closing:
+                self._ready.wait()
+            count = min(len(self._queue), MAX_UNITS_PER_COMMIT)
+            return [self._queue.popleft() for _ in range(count)]
+
+    def _commit_batch(self, batch: list[_Job[Any]]) -> None:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            if len(batch) == 1:
+                _run_unit(conn, batch[0])
+                if batch[0].error is not None:
+                    conn.execute("ROLLBACK")
+                    return
+            else:
+                for job in batch:
+                    _run_in_savepoint(conn, job)
+            conn.execute("COMMIT")
+        except Exception as exc:  # BEGIN, a savepoint or COMMIT failed: nothing of the batch stands
+            _rollback_quietly(conn)
+            for job in batch:
+                if job.error is None:
+                    # One exception per caller: each is raised in its own task.
+                    job.error = ServiceUnavailable("The database could not store the change.")
+                    job.error.__cause__ = exc
+
+
+def _rollback_quietly(conn: sqlite3.Connection) -> None:
+    # SQLite may have rolled back already (I/O error, disk full); the thread must live on.
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
+def _run_unit(conn: sqlite3.Connection, job: _Job[Any]) -> None:
+    try:
+        job.result = job.unit(conn)
+    except Exception as exc:
+        job.error = exc
+
+
+def _run_in_savepoint(conn: sqlite3.Connection, job: _Job[Any]) -> None:
+    conn.execute("SAVEPOINT unit")
+    _run_unit(conn, job)
+    if job.error is not None:
+        conn.execute("ROLLBACK TO unit")
+    conn.execute("RELEASE unit")
+
+
+def _settle(batch: list[_Job[Any]]) -> None:
+    """On the event loop: answer every caller of a batch that has committed (or failed)."""
+    for job in batch:
+        if job.future.cancelled():
+            continue
+        if job.error is not None:
+            job.future.set_exception(job.error)
+        else:
+            job.future.set_result(job.result)
+
+
+def _open_writer(path: Path, migrations: Sequence[Migration], synchronous: Synchronous) -> sqlite3.Connection:
+    # isolation_level=None: no implicit transactions; the writer issues BEGIN itself.
+    # check_same_thread=False: opened here, used only by the writer thread from now on.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={'FULL' if synchronous == 'full' else 'NORMAL'}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=5000")
+        _migrate(conn, migrations)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
-async def _migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) -> None:
-    async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    current = int(row[0]) if row else 0
+def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
+    current = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if current > len(migrations):
         raise RuntimeError(
             f"database schema version {current} is newer than this code knows ({len(migrations)})"
@@ -110,7 +258,7 @@ async def _migrate(conn: aiosqlite.Connection, migrations: Sequence[Migration]) 
     for version, script in enumerate(migrations[current:], start=current + 1):
         # executescript commits first, so the script and the version bump run in one
         # explicit transaction of their own.
-        await conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={version};\nCOMMIT;")
+        conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={version};\nCOMMIT;")
 
 
 def utc_now(seconds_ago: float = 0) -> str:
@@ -122,6 +270,11 @@ def utc_now(seconds_ago: float = 0) -> str:
 def placeholders(values: Iterable[Any]) -> str:
     """'?, ?, ?' for an IN (...) clause; the values themselves are always bound parameters."""
     return ", ".join("?" for _ in values)
+
+
+def rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+    """Every row of a query, inside a unit of work."""
+    return conn.execute(sql, params).fetchall()
 
 
 class HasDatabase(Protocol):
@@ -152,12 +305,16 @@ class Slot(Generic[S]):
 
 
 def database_context(
-    path: Path, migrations: Sequence[Migration], slot: Slot[S], make_store: Callable[[Database], S]
+    path: Path,
+    migrations: Sequence[Migration],
+    slot: Slot[S],
+    make_store: Callable[[Database], S],
+    synchronous: Synchronous = "full",
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context that opens a service's database before start-up and closes it after."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        db = await Database.open(path, migrations)
+        db = await Database.open(path, migrations, synchronous)
         slot.set(make_store(db))
         try:
             yield

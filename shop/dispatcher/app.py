@@ -23,7 +23,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     dispatchers = Slot[Dispatcher]("dispatcher")
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        db = await Database.open(cfg.data.dir / "dispatcher.db", MIGRATIONS)
+        db = await Database.open(cfg.data.dir / "dispatcher.db", MIGRATIONS, cfg.data.synchronous)
         dispatcher = Dispatcher(DispatchStore(db), registry, cfg.dispatcher)
         dispatchers.set(dispatcher)
         dispatcher.start()  # resumes deliveries a previous run left pending

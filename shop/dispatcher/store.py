@@ -4,6 +4,7 @@ orders wait for their deliveries before they can be marked Dispatched."""
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 import time
 from collections.abc import Sequence
 from typing import Literal
@@ -11,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shop.bus.envelope import Envelope
-from shop.db import Database, Migration, utc_now
+from shop.db import Database, Migration, placeholders, utc_now
 from shop.errors import Conflict, NotFound
 
 DeliveryStatus = Literal["pending", "delivered", "failed"]
@@ -88,14 +89,15 @@ class DispatchStore:
         """Record an order.created event and its deliveries, once. False if already handled."""
         now, now_ts = utc_now(), time.time()
         body = envelope.to_json()
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
+
+        def unit(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "INSERT OR IGNORE INTO handled_events (event_id, order_id, handled_at) VALUES (?, ?, ?)",
                 (envelope.event_id, order_id, now),
             )
             if cursor.rowcount == 0:
                 return False
-            await conn.executemany(
+            conn.executemany(
                 "INSERT OR IGNORE INTO deliveries (delivery_key, event_id, event_type, order_id, target, body,"
                 " status, attempt_budget, next_attempt_at, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
@@ -105,11 +107,13 @@ class DispatchStore:
                     for target in targets
                 ],
             )
-            await conn.execute(
+            conn.execute(
                 "INSERT OR IGNORE INTO dispatches (order_id, event_id, state, updated_at) VALUES (?, ?, 'waiting', ?)",
                 (order_id, envelope.event_id, now),
             )
-        return True
+            return True
+
+        return await self.db.write(unit)
 
     async def due(self, limit: int, exclude: Sequence[int]) -> list[DueDelivery]:
         rows = await self.db.fetch_all(
@@ -125,32 +129,28 @@ class DispatchStore:
         return None if value is None else float(value)
 
     async def delivered(self, delivery_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_error = NULL,"
-                " updated_at = ? WHERE id = ?",
-                (utc_now(), delivery_id),
-            )
+        await self.db.execute(
+            "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_error = NULL,"
+            " updated_at = ? WHERE id = ?",
+            (utc_now(), delivery_id),
+        )
 
     async def attempt_failed(self, delivery_id: int, error: str, retry_in: float) -> None:
         """Count a failed attempt; out of budget, the delivery is 'failed' until an admin retries."""
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, updated_at = ?,"
-                " next_attempt_at = ?,"
-                " status = CASE WHEN attempts + 1 >= attempt_budget THEN 'failed' ELSE 'pending' END"
-                " WHERE id = ?",
-                (error[:500], utc_now(), time.time() + retry_in, delivery_id),
-            )
+        await self.db.execute(
+            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, updated_at = ?,"
+            " next_attempt_at = ?,"
+            " status = CASE WHEN attempts + 1 >= attempt_budget THEN 'failed' ELSE 'pending' END"
+            " WHERE id = ?",
+            (error[:500], utc_now(), time.time() + retry_in, delivery_id),
+        )
 
     async def retry(self, delivery_id: int, extra_attempts: int) -> Delivery:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,"
-                " attempt_budget = attempts + ? WHERE id = ? AND status != 'delivered'",
-                (time.time(), utc_now(), extra_attempts, delivery_id),
-            )
-            changed = cursor.rowcount
+        changed = await self.db.execute(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = ?, updated_at = ?,"
+            " attempt_budget = attempts + ? WHERE id = ? AND status != 'delivered'",
+            (time.time(), utc_now(), extra_attempts, delivery_id),
+        )
         if changed == 0:
             delivery = await self.get(delivery_id)  # NotFound if missing
             raise Conflict(f"Delivery {delivery.id} was already delivered.")
@@ -185,9 +185,9 @@ class DispatchStore:
         )
         return [row["order_id"] for row in rows]
 
-    async def dispatch_done(self, order_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "UPDATE dispatches SET state = 'done', updated_at = ? WHERE order_id = ?", (utc_now(), order_id)
-            )
-
+    async def dispatch_done(self, order_ids: Sequence[int]) -> None:
+        """A batch of orders needs nothing more: one write for all of them."""
+        await self.db.execute(
+            f"UPDATE dispatches SET state = 'done', updated_at = ? WHERE order_id IN ({placeholders(order_ids)})",
+            [utc_now(), *order_ids],
+        )

@@ -21,7 +21,7 @@ from shop.config import DispatcherConfig
 from shop.dispatcher.store import DispatchStore, DueDelivery
 from shop.errors import Conflict, NotFound, ShopError
 from shop.registry import Registry
-from shop.services.orders.client import ORDERS
+from shop.services.orders.client import ORDERS, OrdersClient
 
 log = logging.getLogger("shop.dispatcher")
 
@@ -153,19 +153,29 @@ class Dispatcher:
     # -- marking orders ---------------------------------------------------------------------
 
     async def _dispatch_ready_orders(self) -> bool:
-        """Mark ready orders Dispatched, a batch at a time; True when the batch was full."""
-        orders = self.registry.get(ORDERS)
+        """Mark ready orders Dispatched, a batch at a time; True when the batch was full and
+        went through. The orders of a batch are marked concurrently, so their writes share
+        commits; the dispatcher's own bookkeeping for the batch is one write."""
         ready = await self.store.ready_to_dispatch(DISPATCH_BATCH)
-        for order_id in ready:
-            try:
-                await orders.mark_dispatched(order_id, DISPATCHER_ACTOR)
-            except (Conflict, NotFound) as exc:
-                # Cancelled (or gone) before every target acknowledged: nothing to mark.
-                log.warning("order not dispatched", extra={"order_id": order_id, "reason": exc.detail})
-            except ShopError as exc:
-                log.warning("orders unavailable; dispatch waits", extra={"order_id": order_id, "reason": exc.detail})
-                return False  # the next pass tries again
-            else:
-                log.info("order dispatched", extra={"order_id": order_id})
-            await self.store.dispatch_done(order_id)
-        return len(ready) == DISPATCH_BATCH
+        if not ready:
+            return False
+        orders = self.registry.get(ORDERS)
+        finished = await asyncio.gather(*(self._mark_dispatched(orders, order_id) for order_id in ready))
+        done = [order_id for order_id, ok in zip(ready, finished) if ok]
+        if done:
+            await self.store.dispatch_done(done)
+        return len(done) == len(ready) == DISPATCH_BATCH
+
+    async def _mark_dispatched(self, orders: OrdersClient, order_id: int) -> bool:
+        """True when the order needs nothing more from the dispatcher."""
+        try:
+            await orders.mark_dispatched(order_id, DISPATCHER_ACTOR)
+        except (Conflict, NotFound) as exc:
+            # Cancelled (or gone) before every target acknowledged: nothing to mark.
+            log.warning("order not dispatched", extra={"order_id": order_id, "reason": exc.detail})
+        except ShopError as exc:
+            log.warning("orders unavailable; dispatch waits", extra={"order_id": order_id, "reason": exc.detail})
+            return False  # a later pass tries again
+        else:
+            log.info("order dispatched", extra={"order_id": order_id})
+        return True

@@ -64,7 +64,9 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
     app[ACCOUNTS] = accounts
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
-    app.cleanup_ctx.append(database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts))
+    app.cleanup_ctx.append(
+        database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts, cfg.data.synchronous)
+    )
     app.cleanup_ctx.append(admin_account)
     internal = internal_app(registry.service_token, internal_routes)
     internal[ACCOUNTS] = accounts

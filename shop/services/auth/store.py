@@ -43,12 +43,10 @@ class UserStore:
 
     async def create(self, user_id: int, name: str, email: str, password_hash: str, role: Role) -> User:
         try:
-            async with self.db.transaction() as conn:
-                await conn.execute(
-                    "INSERT INTO users (id, name, email, password_hash, role, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (user_id, name, email, password_hash, role, utc_now()),
-                )
+            await self.db.execute(
+                "INSERT INTO users (id, name, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (user_id, name, email, password_hash, role, utc_now()),
+            )
         except sqlite3.IntegrityError:
             raise Conflict("An account with this email already exists.") from None
         return User(id=user_id, name=name, email=email, role=role)
@@ -60,12 +58,10 @@ class UserStore:
         return None if row is None else Login(_user(row), row["password_hash"])
 
     async def delete(self, user_id: int) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        await self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
 
     async def rename(self, user_id: int, name: str) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("UPDATE users SET name = ? WHERE id = ?", (name, user_id))
+        await self.db.execute("UPDATE users SET name = ? WHERE id = ?", (name, user_id))
 
     async def get(self, user_id: int) -> User | None:
         row = await self.db.fetch_one("SELECT id, name, email, role FROM users WHERE id = ?", (user_id,))

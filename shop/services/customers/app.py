@@ -19,7 +19,9 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
     app[STORES] = stores
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
-    app.cleanup_ctx.append(database_context(cfg.data.dir / "customers.db", MIGRATIONS, stores, CustomerStore))
+    app.cleanup_ctx.append(
+        database_context(cfg.data.dir / "customers.db", MIGRATIONS, stores, CustomerStore, cfg.data.synchronous)
+    )
 
     internal = internal_app(registry.service_token, internal_routes)
     internal[STORES] = stores

@@ -49,32 +49,31 @@ class CustomerStore:
     async def create(self, data: CustomerCreate, registration_id: str | None = None) -> Customer:
         """A new profile. With a registration id, a retry of the same registration returns
         the profile it made the first time instead of a conflict."""
-        now = utc_now()
-        values = data.model_dump()
+        values = {**data.model_dump(), "registration_id": registration_id, "now": utc_now()}
+
+        def unit(conn: sqlite3.Connection) -> sqlite3.Row:
+            if registration_id is not None:
+                made = conn.execute(
+                    f"SELECT {_COLUMNS} FROM customers WHERE registration_id = ?", (registration_id,)
+                ).fetchone()
+                if made is not None:
+                    return made
+            return conn.execute(
+                "INSERT INTO customers (name, email, address, city, mobile, preferences, location,"
+                " sex, interests, registration_id, created_at, updated_at)"
+                " VALUES (:name, :email, :address, :city, :mobile, :preferences, :location,"
+                f" :sex, :interests, :registration_id, :now, :now) RETURNING {_COLUMNS}",
+                values,
+            ).fetchone()
+
         try:
-            async with self.db.transaction() as conn:
-                if registration_id is not None:
-                    rows = await conn.execute_fetchall(
-                        "SELECT id FROM customers WHERE registration_id = ?", (registration_id,)
-                    )
-                    if rows:
-                        return await self.get(int(list(rows)[0][0]))
-                cursor = await conn.execute(
-                    "INSERT INTO customers (name, email, address, city, mobile, preferences, location,"
-                    " sex, interests, registration_id, created_at, updated_at)"
-                    " VALUES (:name, :email, :address, :city, :mobile, :preferences, :location,"
-                    " :sex, :interests, :registration_id, :now, :now)",
-                    {**values, "registration_id": registration_id, "now": now},
-                )
-                customer_id = cursor.lastrowid
+            return _customer(await self.db.write(unit))
         except sqlite3.IntegrityError:
             raise Conflict("A customer with this email already exists.") from None
-        return await self.get(int(customer_id))  # type: ignore[arg-type]
 
     async def remove_registration(self, registration_id: str) -> None:
         """Delete the profile a registration made, if it made one (idempotent)."""
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM customers WHERE registration_id = ?", (registration_id,))
+        await self.db.execute("DELETE FROM customers WHERE registration_id = ?", (registration_id,))
 
     async def get(self, customer_id: int) -> Customer:
         row = await self.db.fetch_one(f"SELECT {_COLUMNS} FROM customers WHERE id = ?", (customer_id,))
@@ -91,20 +90,17 @@ class CustomerStore:
 
     async def update(self, customer_id: int, changes: CustomerUpdate) -> Customer:
         fields = {k: v for k, v in changes.model_dump(exclude_unset=True).items() if v is not None}
-        if fields:
-            # Column names come from the fixed tuple above, never from the request.
-            assignments = ", ".join(f"{name} = :{name}" for name in _PROFILE_FIELDS if name in fields)
-            async with self.db.transaction() as conn:
-                cursor = await conn.execute(
-                    f"UPDATE customers SET {assignments}, updated_at = :now WHERE id = :id",
-                    {**fields, "now": utc_now(), "id": customer_id},
-                )
-                if cursor.rowcount == 0:
-                    raise NotFound("Customer not found.")
-        return await self.get(customer_id)
+        if not fields:
+            return await self.get(customer_id)
+        # Column names come from the fixed tuple above, never from the request.
+        assignments = ", ".join(f"{name} = :{name}" for name in _PROFILE_FIELDS if name in fields)
+        sql = f"UPDATE customers SET {assignments}, updated_at = :now WHERE id = :id RETURNING {_COLUMNS}"
+        params = {**fields, "now": utc_now(), "id": customer_id}
+        row = await self.db.write(lambda conn: conn.execute(sql, params).fetchone())
+        if row is None:
+            raise NotFound("Customer not found.")
+        return _customer(row)
 
     async def delete(self, customer_id: int) -> None:
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute("DELETE FROM customers WHERE id = ?", (customer_id,))
-            if cursor.rowcount == 0:
-                raise NotFound("Customer not found.")
+        if await self.db.execute("DELETE FROM customers WHERE id = ?", (customer_id,)) == 0:
+            raise NotFound("Customer not found.")

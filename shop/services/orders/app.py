@@ -35,7 +35,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         nonlocal relay
-        db = await Database.open(cfg.data.dir / "orders.db", MIGRATIONS)
+        db = await Database.open(cfg.data.dir / "orders.db", MIGRATIONS, cfg.data.synchronous)
         store = OrderStore(db, cfg.bus.topic)
         relay = OutboxRelay(store, bus)
         service = Orders(store, registry, broadcaster, relay.wake)

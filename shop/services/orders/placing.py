@@ -112,7 +112,10 @@ class Orders:
                 NewOrder(customer_id, priced, currencies.pop(), reservation_id, updated_by, key, digest)
             )
         except BaseException:
-            await self._release_quietly(reservation_id)
+            # A cancelled request's order may have been committed all the same (its unit had
+            # started): the reservation goes back only if no order holds it.
+            if await asyncio.shield(self.store.abandon_reservation(reservation_id)):
+                await self._release_quietly(reservation_id)
             raise
         self._changed(order)
         log.info("order placed", extra={"order_id": order.id, "customer_id": customer_id, "total": order.total})

@@ -19,6 +19,7 @@ from shop.pathparams import parse_id, path_id
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.models import Order, OrderCreate, OrderLineIn, StatusEvent
 from shop.services.orders.placing import Orders
+from shop.services.orders.store import OrderDocument
 from shop.services.products.client import PRODUCTS
 
 ORDERS = web.AppKey("orders", Slot[Orders])
@@ -91,9 +92,8 @@ async def place_order(request: web.Request) -> web.Response:
     # The original UI posted a bare array of lines.
     body = parse_model({"items": data} if isinstance(data, list) else data, OrderCreate)
     order, created = await _orders(request).place(caller.user_id, body, _actor(caller), key)
-    await _enrich(request, [order])
-    return json_response(
-        order, status=201 if created else 200, headers={"Location": f"/api/orders/{order.id}"}
+    return await _answer(
+        request, order, status=201 if created else 200, headers={"Location": f"/api/orders/{order.id}"}
     )
 
 
@@ -119,27 +119,32 @@ async def list_orders(request: web.Request) -> web.Response:
                 "customer_id must be a whole number.", [FieldError(("query", "customer_id"), "must be an integer")]
             )
     orders, total = await _orders(request).store.list(customer_id, page.limit, page.offset)
-    await _enrich(request, orders)
-    return json_response(orders, headers=page.headers(request, total))
+    return json_response(await _enrich(request, orders), headers=page.headers(request, total))
 
 
-async def _enrich(request: web.Request, orders: list[Order]) -> None:
+async def _enrich(request: web.Request, orders: list[OrderDocument]) -> list[OrderDocument]:
     """Each line shows the product's current name and first image. If the catalogue is
     unreachable the orders still show, with the names they were bought under."""
-    ids = {line.product_id for order in orders for line in order.items}
+    ids = {line["product_id"] for order in orders for line in order["items"]}
     if not ids:
-        return
+        return orders
     try:
-        products = await request.config_dict[ORDERS].get().registry.get(PRODUCTS).get_many(ids)
+        labels = await request.config_dict[ORDERS].get().registry.get(PRODUCTS).labels(ids)
     except ShopError:
         # Down, slow or confused: the order (maybe just committed) must still be answered.
-        return
+        return orders
     for order in orders:
-        for line in order.items:
-            product = products.get(line.product_id)
-            if product is not None:
-                line.name = product.name
-                line.image = product.images[0] if product.images else None
+        for line in order["items"]:
+            label = labels.get(line["product_id"])
+            if label is not None:
+                line["name"], line["image"] = label
+    return orders
+
+
+async def _answer(request: web.Request, order: Order, **kwargs: Any) -> web.Response:
+    """One order, enriched, as the answer."""
+    (document,) = await _enrich(request, [order.model_dump(mode="json")])
+    return json_response(document, **kwargs)
 
 
 @routes.get("/events")
@@ -171,8 +176,7 @@ async def my_order_events(request: web.Request) -> web.StreamResponse:
 @operation("Get an order", auth="owner_or_admin", path=[ORDER_ID], responses={200: Order})
 async def get_order(request: web.Request) -> web.Response:
     order, _ = await _visible_order(request)
-    await _enrich(request, [order])
-    return json_response(order)
+    return await _answer(request, order)
 
 
 @routes.post("/{order_id}/cancel")
@@ -186,9 +190,7 @@ async def get_order(request: web.Request) -> web.Response:
 )
 async def cancel_order(request: web.Request) -> web.Response:
     order, caller = await _visible_order(request)
-    cancelled = await _orders(request).cancel(order.id, _actor(caller))
-    await _enrich(request, [cancelled])
-    return json_response(cancelled)
+    return await _answer(request, await _orders(request).cancel(order.id, _actor(caller)))
 
 
 @routes.get("/{order_id}/events")

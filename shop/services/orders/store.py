@@ -7,13 +7,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-import aiosqlite
+import orjson
 
 from shop.bus.envelope import Envelope
-from shop.db import Database, Migration, placeholders, utc_now
+from shop.db import Database, Migration, placeholders, rows, utc_now
 from shop.errors import Conflict, NotFound
-from shop.services.orders.models import ALLOWED_TRANSITIONS, Order, OrderLine, StatusEvent, cents_to_amount
+from shop.services.orders.models import ALLOWED_TRANSITIONS, Order, StatusEvent, cents_to_amount
 
 MIGRATIONS: list[Migration] = [
     """
@@ -111,6 +112,17 @@ class IdempotentHit:
 
 
 _ORDER_COLUMNS = "id, customer_id, status, total_cents, currency, created_at, updated_at, updated_by"
+_LINE_COLUMNS = "order_id, product_id, name, quantity, unit_price_cents"
+# A page of orders with the total count and every line, in one statement: one trip.
+_PAGE = (
+    f"WITH page AS (SELECT {_ORDER_COLUMNS}, COUNT(*) OVER () AS total FROM orders {{where}}"
+    " ORDER BY id DESC LIMIT ? OFFSET ?)"
+    " SELECT page.*, (SELECT json_group_array(json_array(product_id, name, quantity, unit_price_cents))"
+    "  FROM (SELECT * FROM order_lines WHERE order_id = page.id ORDER BY line_no)) AS lines"
+    " FROM page ORDER BY id DESC"
+)
+
+OrderDocument = dict[str, Any]  # an order as the API answers it (see models.Order)
 
 
 class OrderStore:
@@ -128,149 +140,97 @@ class OrderStore:
         return None if row is None else IdempotentHit(row["order_id"], row["request_hash"])
 
     async def begin_reservation(self, reservation_id: str) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT OR IGNORE INTO reservations (reservation_id, state, updated_at) VALUES (?, 'pending', ?)",
-                (reservation_id, utc_now()),
-            )
+        await self.db.execute(
+            "INSERT OR IGNORE INTO reservations (reservation_id, state, updated_at) VALUES (?, 'pending', ?)",
+            (reservation_id, utc_now()),
+        )
+
+    async def abandon_reservation(self, reservation_id: str) -> bool:
+        """A placement failed: its reservation must go back, unless an order holds it after
+        all (a cancelled request whose order was already being committed). True if the
+        stock is to be released."""
+
+        changed = await self.db.execute(
+            "UPDATE reservations SET state = 'releasing', updated_at = ? WHERE reservation_id = ? AND state != 'held'",
+            (utc_now(), reservation_id),
+        )
+        return changed == 1
 
     async def reservation_released(self, reservation_id: str) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute("DELETE FROM reservations WHERE reservation_id = ?", (reservation_id,))
+        await self.db.execute("DELETE FROM reservations WHERE reservation_id = ?", (reservation_id,))
 
     async def reservations_to_release(self, pending_before: str) -> list[str]:
         """Reservations whose stock must go back: every 'releasing' one, and the 'pending'
         ones older than `pending_before` (no request waits on them any more)."""
-        rows = await self.db.fetch_all(
+        found = await self.db.fetch_all(
             "SELECT reservation_id FROM reservations"
             " WHERE state = 'releasing' OR (state = 'pending' AND updated_at < ?)",
             (pending_before,),
         )
-        return [row["reservation_id"] for row in rows]
+        return [row["reservation_id"] for row in found]
 
     async def create(self, new: NewOrder) -> Order:
         """Store the order, its lines, its idempotency key, its first status and its
         order.created event in one transaction. Raises Conflict if the idempotency key was
         taken meanwhile (the caller then returns the order that took it)."""
-        now = utc_now()
-        total = sum(line.unit_price_cents * line.quantity for line in new.lines)
         try:
-            async with self.db.transaction() as conn:
-                cursor = await conn.execute(
-                    "INSERT INTO orders (customer_id, status, total_cents, currency, reservation_id,"
-                    " created_at, updated_at, updated_by) VALUES (?, 'Created', ?, ?, ?, ?, ?, ?)",
-                    (new.customer_id, total, new.currency, new.reservation_id, now, now, new.updated_by),
-                )
-                order_id = int(cursor.lastrowid)  # type: ignore[arg-type]
-                await conn.executemany(
-                    "INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_cents)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (order_id, no, line.product_id, line.name, line.quantity, line.unit_price_cents)
-                        for no, line in enumerate(new.lines, start=1)
-                    ],
-                )
-                if new.idempotency_key is not None:
-                    await conn.execute(
-                        "INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, created_at)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (new.customer_id, new.idempotency_key, new.request_hash, order_id, now),
-                    )
-                await conn.execute(
-                    "UPDATE reservations SET state = 'held', updated_at = ? WHERE reservation_id = ?",
-                    (now, new.reservation_id),
-                )
-                order = await _load_order(conn, order_id)
-                await _record_status(conn, order, "order.created", self.topic)
+            return await self.db.write(lambda conn: _create(conn, new, self.topic))
         except sqlite3.IntegrityError:
             raise Conflict("This Idempotency-Key was used by a concurrent request.") from None
-        return order
 
     # -- reads ------------------------------------------------------------------------------
 
     async def get(self, order_id: int) -> Order:
-        row = await self.db.fetch_one(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,))
-        if row is None:
+        found = await self.db.fetch_all(_PAGE.format(where="WHERE id = ?"), (order_id, 1, 0))
+        if not found:
             raise NotFound("Order not found.")
-        lines = await self.db.fetch_all(
-            "SELECT order_id, product_id, name, quantity, unit_price_cents FROM order_lines"
-            " WHERE order_id = ? ORDER BY line_no",
-            (order_id,),
-        )
-        return _order(row, lines)
+        return Order.model_validate(_document(found[0]))
 
-    async def list(self, customer_id: int | None, limit: int, offset: int) -> tuple[list[Order], int]:
+    async def list(self, customer_id: int | None, limit: int, offset: int) -> tuple[list[OrderDocument], int]:
+        """A page of orders, newest first, as API documents (no model per order), and the total."""
         where, params = ("WHERE customer_id = ?", [customer_id]) if customer_id is not None else ("", [])
-        rows = await self.db.fetch_all(
-            f"SELECT {_ORDER_COLUMNS} FROM orders {where} ORDER BY id DESC LIMIT ? OFFSET ?",
-            [*params, limit, offset],
-        )
-        total = await self.db.fetch_value(f"SELECT COUNT(*) FROM orders {where}", params)
-        ids = [row["id"] for row in rows]
-        lines = await self.db.fetch_all(
-            "SELECT order_id, product_id, name, quantity, unit_price_cents FROM order_lines"
-            f" WHERE order_id IN ({placeholders(ids)}) ORDER BY order_id, line_no",
-            ids,
-        ) if ids else []
-        by_order: dict[int, list[sqlite3.Row]] = {}
-        for line in lines:
-            by_order.setdefault(line["order_id"], []).append(line)
-        return [_order(row, by_order.get(row["id"], [])) for row in rows], int(total)
+        found = await self.db.fetch_all(_PAGE.format(where=where), [*params, limit, offset])
+        if found:
+            return [_document(row) for row in found], int(found[0]["total"])
+        if offset == 0:
+            return [], 0
+        # Past the end: the page is empty but the client still wants the total.
+        return [], int(await self.db.fetch_value(f"SELECT COUNT(*) FROM orders {where}", params))
 
     async def order_events(self, order_id: int, after: int) -> list[StatusEvent]:
         """One order's status events after a per-order SSE id (seq)."""
-        rows = await self.db.fetch_all(
+        found = await self.db.fetch_all(
             "SELECT * FROM status_events WHERE order_id = ? AND seq > ? ORDER BY seq", (order_id, after)
         )
-        return [_status_event(row) for row in rows]
+        return [_status_event(row) for row in found]
 
     async def customer_events(self, customer_id: int | None, after: int) -> list[StatusEvent]:
         """Status events after a global SSE id: one customer's orders, or (None) everyone's."""
         if customer_id is None:
-            rows = await self.db.fetch_all("SELECT * FROM status_events WHERE id > ? ORDER BY id", (after,))
+            found = await self.db.fetch_all("SELECT * FROM status_events WHERE id > ? ORDER BY id", (after,))
         else:
-            rows = await self.db.fetch_all(
+            found = await self.db.fetch_all(
                 "SELECT * FROM status_events WHERE customer_id = ? AND id > ? ORDER BY id", (customer_id, after)
             )
-        return [_status_event(row) for row in rows]
+        return [_status_event(row) for row in found]
 
     async def current_statuses(self, customer_id: int | None, limit: int = 200) -> list[StatusEvent]:
         """The latest status of the newest `limit` orders: one customer's, or (None) anyone's."""
         where, params = ("WHERE customer_id = ?", [customer_id]) if customer_id is not None else ("", [])
-        rows = await self.db.fetch_all(
+        found = await self.db.fetch_all(
             "SELECT * FROM status_events WHERE id IN (SELECT MAX(id) FROM status_events"
             f" WHERE order_id IN (SELECT id FROM orders {where} ORDER BY id DESC LIMIT ?)"
             " GROUP BY order_id) ORDER BY id",
             [*params, limit],
         )
-        return [_status_event(row) for row in rows]
+        return [_status_event(row) for row in found]
 
     # -- transitions ------------------------------------------------------------------------
 
     async def transition(self, order_id: int, to: str, updated_by: str) -> tuple[Order, bool]:
         """Move an order to `to` if the transition is allowed. Returns (order, changed):
         asking for the status an order already has changes nothing (redelivery-safe)."""
-        async with self.db.transaction() as conn:
-            order = await _load_order(conn, order_id)
-            if order.status == to:
-                return order, False
-            if to not in ALLOWED_TRANSITIONS[order.status]:
-                raise Conflict(f"An order that is {order.status} cannot become {to}.")
-            now = utc_now()
-            await conn.execute(
-                "UPDATE orders SET status = ?, updated_at = ?, updated_by = ? WHERE id = ?",
-                (to, now, updated_by, order_id),
-            )
-            if to == "Cancelled":
-                await conn.execute(
-                    "UPDATE reservations SET state = 'releasing', updated_at = ? WHERE reservation_id ="
-                    " (SELECT reservation_id FROM orders WHERE id = ?)",
-                    (now, order_id),
-                )
-            order = await _load_order(conn, order_id)
-            event_type = "order.cancelled" if to == "Cancelled" else "order.status_changed"
-            await _record_status(conn, order, event_type, self.topic)
-        return order, True
+        return await self.db.write(lambda conn: _transition(conn, order_id, to, updated_by, self.topic))
 
     async def reservation_of(self, order_id: int) -> str:
         value = await self.db.fetch_value("SELECT reservation_id FROM orders WHERE id = ?", (order_id,))
@@ -281,66 +241,128 @@ class OrderStore:
     # -- outbox -----------------------------------------------------------------------------
 
     async def unpublished(self, limit: int) -> list[tuple[int, str, str, bytes]]:
-        rows = await self.db.fetch_all(
+        found = await self.db.fetch_all(
             "SELECT id, topic, key, payload FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT ?", (limit,)
         )
-        return [(row["id"], row["topic"], row["key"], bytes(row["payload"])) for row in rows]
+        return [(row["id"], row["topic"], row["key"], bytes(row["payload"])) for row in found]
 
     async def mark_published(self, outbox_ids: list[int]) -> None:
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                f"UPDATE outbox SET published_at = ? WHERE id IN ({placeholders(outbox_ids)})",
-                [utc_now(), *outbox_ids],
-            )
+        await self.db.execute(
+            f"UPDATE outbox SET published_at = ? WHERE id IN ({placeholders(outbox_ids)})", [utc_now(), *outbox_ids]
+        )
 
 
-async def _load_order(conn: aiosqlite.Connection, order_id: int) -> Order:
-    # execute_fetchall: one trip to SQLite's thread per query, while the write lock is held.
-    rows = list(await conn.execute_fetchall(f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id = ?", (order_id,)))
-    if not rows:
-        raise NotFound("Order not found.")
-    lines = await conn.execute_fetchall(
-        "SELECT order_id, product_id, name, quantity, unit_price_cents FROM order_lines"
-        " WHERE order_id = ? ORDER BY line_no",
-        (order_id,),
+# -- units of work: each runs whole on the writer's thread --------------------------------------
+
+
+def _create(conn: sqlite3.Connection, new: NewOrder, topic: str) -> Order:
+    now = utc_now()
+    total = sum(line.unit_price_cents * line.quantity for line in new.lines)
+    cursor = conn.execute(
+        "INSERT INTO orders (customer_id, status, total_cents, currency, reservation_id,"
+        " created_at, updated_at, updated_by) VALUES (?, 'Created', ?, ?, ?, ?, ?, ?)",
+        (new.customer_id, total, new.currency, new.reservation_id, now, now, new.updated_by),
     )
-    return _order(rows[0], list(lines))
+    order_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+    conn.executemany(
+        "INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_cents)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (order_id, no, line.product_id, line.name, line.quantity, line.unit_price_cents)
+            for no, line in enumerate(new.lines, start=1)
+        ],
+    )
+    if new.idempotency_key is not None:
+        conn.execute(
+            "INSERT INTO idempotency_keys (customer_id, key, request_hash, order_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (new.customer_id, new.idempotency_key, new.request_hash, order_id, now),
+        )
+    conn.execute(
+        "UPDATE reservations SET state = 'held', updated_at = ? WHERE reservation_id = ?",
+        (now, new.reservation_id),
+    )
+    document: OrderDocument = {
+        "id": order_id,
+        "customer_id": new.customer_id,
+        "status": "Created",
+        "items": [_line(line.product_id, line.name, line.quantity, line.unit_price_cents) for line in new.lines],
+        "total": cents_to_amount(total),
+        "currency": new.currency,
+        "created_at": now,
+        "updated_at": now,
+        "updated_by": new.updated_by,
+    }
+    _record_status(conn, document, "order.created", topic)
+    return Order.model_validate(document)
 
 
-async def _record_status(conn: aiosqlite.Connection, order: Order, event_type: str, topic: str) -> None:
-    await conn.execute(
+def _transition(conn: sqlite3.Connection, order_id: int, to: str, updated_by: str, topic: str) -> tuple[Order, bool]:
+    document = _load_document(conn, order_id)
+    if document["status"] == to:
+        return Order.model_validate(document), False
+    if to not in ALLOWED_TRANSITIONS[document["status"]]:
+        raise Conflict(f"An order that is {document['status']} cannot become {to}.")
+    now = utc_now()
+    conn.execute(
+        "UPDATE orders SET status = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+        (to, now, updated_by, order_id),
+    )
+    if to == "Cancelled":
+        conn.execute(
+            "UPDATE reservations SET state = 'releasing', updated_at = ? WHERE reservation_id ="
+            " (SELECT reservation_id FROM orders WHERE id = ?)",
+            (now, order_id),
+        )
+    document.update(status=to, updated_at=now, updated_by=updated_by)
+    event_type = "order.cancelled" if to == "Cancelled" else "order.status_changed"
+    _record_status(conn, document, event_type, topic)
+    return Order.model_validate(document), True
+
+
+def _load_document(conn: sqlite3.Connection, order_id: int) -> OrderDocument:
+    found = rows(conn, _PAGE.format(where="WHERE id = ?"), (order_id, 1, 0))
+    if not found:
+        raise NotFound("Order not found.")
+    return _document(found[0])
+
+
+def _record_status(conn: sqlite3.Connection, order: OrderDocument, event_type: str, topic: str) -> None:
+    conn.execute(
         "INSERT INTO status_events (order_id, seq, customer_id, status, updated_at)"
         " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM status_events WHERE order_id = ?), ?, ?, ?)",
-        (order.id, order.id, order.customer_id, order.status, order.updated_at),
+        (order["id"], order["id"], order["customer_id"], order["status"], order["updated_at"]),
     )
-    envelope = Envelope.new(event_type, order.model_dump(mode="json"))
-    await conn.execute(
+    envelope = Envelope.new(event_type, order)
+    conn.execute(
         "INSERT INTO outbox (topic, key, payload, created_at) VALUES (?, ?, ?, ?)",
-        (topic, str(order.id), envelope.to_json(), envelope.occurred_at),
+        (topic, str(order["id"]), envelope.to_json(), envelope.occurred_at),
     )
 
 
-def _order(row: sqlite3.Row, lines: Sequence[sqlite3.Row]) -> Order:
-    return Order(
-        id=row["id"],
-        customer_id=row["customer_id"],
-        status=row["status"],
-        items=[
-            OrderLine(
-                product_id=line["product_id"],
-                name=line["name"],
-                quantity=line["quantity"],
-                unit_price=cents_to_amount(line["unit_price_cents"]),
-                line_total=cents_to_amount(line["unit_price_cents"] * line["quantity"]),
-            )
-            for line in lines
-        ],
-        total=cents_to_amount(row["total_cents"]),
-        currency=row["currency"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        updated_by=row["updated_by"],
-    )
+def _line(product_id: int, name: str, quantity: int, unit_price_cents: int) -> dict[str, Any]:
+    return {
+        "product_id": product_id,
+        "name": name,
+        "quantity": quantity,
+        "unit_price": cents_to_amount(unit_price_cents),
+        "line_total": cents_to_amount(unit_price_cents * quantity),
+        "image": None,
+    }
+
+
+def _document(row: sqlite3.Row) -> OrderDocument:
+    return {
+        "id": row["id"],
+        "customer_id": row["customer_id"],
+        "status": row["status"],
+        "items": [_line(*line) for line in orjson.loads(row["lines"])],
+        "total": cents_to_amount(row["total_cents"]),
+        "currency": row["currency"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "updated_by": row["updated_by"],
+    }
 
 
 def _status_event(row: sqlite3.Row) -> StatusEvent:

@@ -28,7 +28,9 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
     app[STORES] = stores
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
-    app.cleanup_ctx.append(database_context(cfg.data.dir / "products.db", MIGRATIONS, stores, ProductStore))
+    app.cleanup_ctx.append(
+        database_context(cfg.data.dir / "products.db", MIGRATIONS, stores, ProductStore, cfg.data.synchronous)
+    )
     app.cleanup_ctx.append(seed_catalogue)
 
     internal = internal_app(registry.service_token, internal_routes)

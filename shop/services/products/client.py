@@ -20,12 +20,13 @@ from shop.errors import BadGateway
 from shop.registry import RemoteEndpoint, ServiceKey
 from shop.services.products.models import MAX_ID, Product, ReservationOutcome, StockLine, check_reservation_id
 from shop.services.products.errors import NotEnoughStock, ProductMissing
-from shop.services.products.store import ProductStore
+from shop.services.products.store import Label, ProductStore
 
 IDS_PER_CALL = 200
 
 __all__ = [
     "PRODUCTS",
+    "Label",
     "LocalProductsClient",
     "NotEnoughStock",
     "Product",
@@ -39,6 +40,10 @@ __all__ = [
 class ProductsClient(Protocol):
     async def get_many(self, ids: Collection[int]) -> dict[int, Product]: ...
 
+    async def labels(self, ids: Collection[int]) -> dict[int, Label]:
+        """The current name and first image of each product that exists."""
+        ...
+
     async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[Product]: ...
 
     async def release(self, reservation_id: str) -> None: ...
@@ -50,6 +55,9 @@ class LocalProductsClient:
 
     async def get_many(self, ids: Collection[int]) -> dict[int, Product]:
         return await self._stores.get().get_many(ids)
+
+    async def labels(self, ids: Collection[int]) -> dict[int, Label]:
+        return await self._stores.get().labels(ids)
 
     async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[Product]:
         return await self._stores.get().reserve(reservation_id, lines)
@@ -75,6 +83,10 @@ class RemoteProductsClient:
                 raise _invalid_answer()
             found.update((product.id, product) for product in (_parse(Product, item) for item in body))
         return found
+
+    async def labels(self, ids: Collection[int]) -> dict[int, Label]:
+        products = await self.get_many(ids)
+        return {i: Label(p.name, p.images[0] if p.images else None) for i, p in products.items()}
 
     async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[Product]:
         check_reservation_id(reservation_id)

@@ -9,13 +9,10 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import AsyncIterator, Collection, Sequence
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, NamedTuple, TypeVar
 
-import aiosqlite
-
-from shop.db import Database, Migration, placeholders, utc_now
+from shop.db import Database, Migration, placeholders, rows, utc_now
 from shop.errors import Conflict, FieldError, NotFound, ValidationFailed
 from shop.services.products.cache import ReadCache
 from shop.services.products.errors import NotEnoughStock, ProductMissing
@@ -105,7 +102,16 @@ _ORDER_BY = {
     "-created_at": "created_at DESC, id DESC",
 }
 _IDS_PER_STATEMENT = 500  # well under SQLite's bound-variable limit
+_MAX_LABELS = 100_000  # a bound on memory for a very large catalogue
 CATALOGUE_SEED = "catalogue"
+T = TypeVar("T")
+
+
+class Label(NamedTuple):
+    """What an order line shows of a product: its current name and first image."""
+
+    name: str
+    image: str | None
 
 
 def _product(row: sqlite3.Row) -> Product:
@@ -212,14 +218,14 @@ class ProductStore:
         # Counts finished writes; the read cache drops its answers whenever it moves on.
         self.generation = 0
         self.reads = ReadCache(lambda: self.generation)
+        self._labels: dict[int, Label] = {}
+        self._labels_generation = -1
 
-    @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Every write to the catalogue: one transaction, then the generation moves on (also
+    async def _write(self, unit: Callable[[sqlite3.Connection], T]) -> T:
+        """Every write to the catalogue: one unit of work, then the generation moves on (also
         after a rollback: cheaper to reload than to prove nothing changed)."""
         try:
-            async with self.db.transaction() as conn:
-                yield conn
+            return await self.db.write(unit)
         finally:
             self.generation += 1
 
@@ -228,16 +234,18 @@ class ProductStore:
     async def seed_once(self, catalogue: Sequence[ProductCreate]) -> bool:
         """Load the starting catalogue if this database never had it; True if it did now."""
         now = utc_now()
-        async with self._writing() as conn:
-            cursor = await conn.execute(
+        seeded = [{**_column_values(item.model_dump()), "now": now} for item in catalogue]
+
+        def unit(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
                 "INSERT OR IGNORE INTO seeds (name, applied_at) VALUES (?, ?)", (CATALOGUE_SEED, now)
             )
             if cursor.rowcount != 1:
                 return False
-            await conn.executemany(
-                _INSERT, [{**_column_values(item.model_dump()), "now": now} for item in catalogue]
-            )
-        return True
+            conn.executemany(_INSERT, seeded)
+            return True
+
+        return await self._write(unit)
 
     async def get(self, product_id: int) -> Product:
         row = None
@@ -258,6 +266,27 @@ class ProductStore:
             found.update((row["id"], _product(row)) for row in rows)
         return found
 
+    async def labels(self, ids: Collection[int]) -> dict[int, Label]:
+        """Names and first images, from memory while the catalogue is unchanged: every order
+        list shows them, and they change only with a write."""
+        if self._labels_generation != self.generation:
+            self._labels, self._labels_generation = {}, self.generation
+        known = self._labels
+        missing = sorted({i for i in ids if i not in known and _valid_id(i)})
+        fresh: dict[int, Label] = {}
+        for start in range(0, len(missing), _IDS_PER_STATEMENT):
+            chunk = missing[start : start + _IDS_PER_STATEMENT]
+            found = await self.db.fetch_all(
+                "SELECT id, name, json_extract(images, '$[0]') AS image FROM products"
+                f" WHERE id IN ({placeholders(chunk)})",
+                chunk,
+            )
+            fresh.update((row["id"], Label(row["name"], row["image"])) for row in found)
+        # Kept only if no write finished meanwhile (what was loaded may predate it).
+        if known is self._labels and self._labels_generation == self.generation and len(known) < _MAX_LABELS:
+            known.update(fresh)
+        return {i: label for i in ids if (label := fresh.get(i) or known.get(i)) is not None}
+
     async def search(self, filters: ProductFilters, limit: int, offset: int) -> tuple[list[Product], int]:
         where, params = _where(filters)
         # The total rides along as a window column: one statement for a page with rows.
@@ -277,14 +306,11 @@ class ProductStore:
     async def create(self, data: ProductCreate) -> Product:
         values = {**_column_values(data.model_dump()), "now": utc_now()}
         try:
-            async with self._writing() as conn:
-                async with conn.execute(f"{_INSERT} RETURNING {_COLUMNS}", values) as cursor:
-                    row = await cursor.fetchone()
+            row = await self._write(lambda conn: conn.execute(f"{_INSERT} RETURNING {_COLUMNS}", values).fetchone())
         except sqlite3.IntegrityError as exc:
             if _is_unique_violation(exc):
                 raise Conflict(f"A product with SKU {data.sku!r} already exists.") from None
             raise
-        assert row is not None  # INSERT … RETURNING always yields the new row
         return _product(row)
 
     async def update(self, product_id: int, changes: ProductUpdate) -> Product:
@@ -294,28 +320,26 @@ class ProductStore:
         if not _valid_id(product_id):
             raise NotFound("Product not found.")
         assignments = ", ".join(f"{name} = :{name}" for name in _UPDATABLE if name in fields)
+        sql = f"UPDATE products SET {assignments}, updated_at = :now WHERE id = :id RETURNING {_COLUMNS}"
+        params = {**fields, "now": utc_now(), "id": product_id}
         try:
-            async with self._writing() as conn:
-                async with conn.execute(
-                    f"UPDATE products SET {assignments}, updated_at = :now WHERE id = :id RETURNING {_COLUMNS}",
-                    {**fields, "now": utc_now(), "id": product_id},
-                ) as cursor:
-                    row = await cursor.fetchone()
-                if row is None:
-                    raise NotFound("Product not found.")
+            row = await self._write(lambda conn: conn.execute(sql, params).fetchone())
         except sqlite3.IntegrityError as exc:
             if _is_unique_violation(exc):
                 raise Conflict(f"A product with SKU {changes.sku!r} already exists.") from None
             raise
+        if row is None:
+            raise NotFound("Product not found.")
         return _product(row)
 
     async def delete(self, product_id: int) -> None:
         if not _valid_id(product_id):
             raise NotFound("Product not found.")
-        async with self._writing() as conn:
-            cursor = await conn.execute("DELETE FROM products WHERE id = ?", (product_id,))
-            if cursor.rowcount == 0:
-                raise NotFound("Product not found.")
+        deleted = await self._write(
+            lambda conn: conn.execute("DELETE FROM products WHERE id = ?", (product_id,)).rowcount
+        )
+        if deleted == 0:
+            raise NotFound("Product not found.")
 
     # -- stock reservations --------------------------------------------------------------------
 
@@ -323,67 +347,70 @@ class ProductStore:
         """Take stock for every line or for none (one transaction); see client.ProductsClient."""
         check_reservation_id(reservation_id)
         wanted = _sum_lines(lines)
-        now = utc_now()
-        async with self._writing() as conn:
-            earlier = await _rows(
-                conn,
-                "SELECT product_id, quantity, product FROM reservations WHERE reservation_id = ? ORDER BY line_no",
-                (reservation_id,),
-            )
-            if earlier:
-                if {row["product_id"]: row["quantity"] for row in earlier} != wanted:
-                    raise Conflict(f"Reservation {reservation_id!r} already exists with other lines.")
-                return [Product.model_validate_json(row["product"]) for row in earlier]
-
-            for product_id, quantity in wanted.items():
-                if not _valid_id(product_id):
-                    raise ProductMissing(product_id)
-                # The condition is the guard: the row changes only while enough is left, so
-                # concurrent reservations can never take stock below zero.
-                cursor = await conn.execute(
-                    "UPDATE products SET stock_quantity = stock_quantity - ?, updated_at = ?"
-                    " WHERE id = ? AND stock_quantity >= ?",
-                    (quantity, now, product_id, quantity),
-                )
-                if cursor.rowcount == 0:
-                    left = await _rows(conn, "SELECT stock_quantity FROM products WHERE id = ?", (product_id,))
-                    if not left:
-                        raise ProductMissing(product_id)
-                    raise NotEnoughStock(product_id, int(left[0]["stock_quantity"]), quantity)
-
-            ids = list(wanted)
-            rows = await _rows(conn, f"SELECT {_COLUMNS} FROM products WHERE id IN ({placeholders(ids)})", ids)
-            by_id = {row["id"]: _product(row) for row in rows}
-            reserved = [by_id[product_id] for product_id in ids]
-            await conn.executemany(
-                "INSERT INTO reservations (reservation_id, line_no, product_id, quantity, product, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (reservation_id, line_no, product.id, wanted[product.id], product.model_dump_json(), now)
-                    for line_no, product in enumerate(reserved)
-                ],
-            )
-        return reserved
+        return await self._write(lambda conn: _reserve(conn, reservation_id, wanted, utc_now()))
 
     async def release(self, reservation_id: str) -> None:
         """Give back what the reservation took, once; unknown or released ids change nothing."""
         check_reservation_id(reservation_id)
-        params = {"rid": reservation_id, "now": utc_now()}
-        async with self._writing() as conn:
-            await conn.execute(
-                "UPDATE products SET updated_at = :now, stock_quantity = stock_quantity + ("
-                "  SELECT r.quantity FROM reservations r"
-                "  WHERE r.reservation_id = :rid AND r.product_id = products.id AND r.released_at IS NULL)"
-                " WHERE id IN (SELECT product_id FROM reservations"
-                "  WHERE reservation_id = :rid AND released_at IS NULL)",
-                params,
-            )
-            await conn.execute(
-                "UPDATE reservations SET released_at = :now WHERE reservation_id = :rid AND released_at IS NULL",
-                params,
-            )
+        await self._write(lambda conn: _release(conn, reservation_id, utc_now()))
 
 
-async def _rows(conn: aiosqlite.Connection, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
-    # One trip to SQLite's thread (not execute, fetch, close): the write lock is held meanwhile.
-    return list(await conn.execute_fetchall(sql, params))
+# -- units of work: each runs whole on the writer's thread --------------------------------------
+
+
+def _reserve(conn: sqlite3.Connection, reservation_id: str, wanted: dict[int, int], now: str) -> list[Product]:
+    earlier = rows(
+        conn,
+        "SELECT product_id, quantity, product FROM reservations WHERE reservation_id = ? ORDER BY line_no",
+        (reservation_id,),
+    )
+    if earlier:
+        if {row["product_id"]: row["quantity"] for row in earlier} != wanted:
+            raise Conflict(f"Reservation {reservation_id!r} already exists with other lines.")
+        return [Product.model_validate_json(row["product"]) for row in earlier]
+
+    for product_id, quantity in wanted.items():
+        if not _valid_id(product_id):
+            raise ProductMissing(product_id)
+        # The condition is the guard: the row changes only while enough is left, so
+        # concurrent reservations can never take stock below zero.
+        cursor = conn.execute(
+            "UPDATE products SET stock_quantity = stock_quantity - ?, updated_at = ?"
+            " WHERE id = ? AND stock_quantity >= ?",
+            (quantity, now, product_id, quantity),
+        )
+        if cursor.rowcount == 0:
+            left = rows(conn, "SELECT stock_quantity FROM products WHERE id = ?", (product_id,))
+            if not left:
+                raise ProductMissing(product_id)
+            raise NotEnoughStock(product_id, int(left[0]["stock_quantity"]), quantity)
+
+    ids = list(wanted)
+    found = rows(conn, f"SELECT {_COLUMNS} FROM products WHERE id IN ({placeholders(ids)})", ids)
+    by_id = {row["id"]: _product(row) for row in found}
+    reserved = [by_id[product_id] for product_id in ids]
+    conn.executemany(
+        "INSERT INTO reservations (reservation_id, line_no, product_id, quantity, product, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (reservation_id, line_no, product.id, wanted[product.id], product.model_dump_json(), now)
+            for line_no, product in enumerate(reserved)
+        ],
+    )
+    return reserved
+
+
+def _release(conn: sqlite3.Connection, reservation_id: str, now: str) -> None:
+    params = {"rid": reservation_id, "now": now}
+    conn.execute(
+        "UPDATE products SET updated_at = :now, stock_quantity = stock_quantity + ("
+        "  SELECT r.quantity FROM reservations r"
+        "  WHERE r.reservation_id = :rid AND r.product_id = products.id AND r.released_at IS NULL)"
+        " WHERE id IN (SELECT product_id FROM reservations"
+        "  WHERE reservation_id = :rid AND released_at IS NULL)",
+        params,
+    )
+    conn.execute(
+        "UPDATE reservations SET released_at = :now WHERE reservation_id = :rid AND released_at IS NULL",
+        params,
+    )
