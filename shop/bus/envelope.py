@@ -6,11 +6,12 @@ Consumers are idempotent by `event_id`, so it is minted once, when the event is 
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import orjson
 
 
 def _utc_now() -> str:
@@ -30,7 +31,7 @@ class Envelope:
 
     def to_json(self) -> bytes:
         document = {"event_id": self.event_id, "type": self.type, "occurred_at": self.occurred_at, "data": self.data}
-        return json.dumps(document, separators=(",", ":"), ensure_ascii=False).encode()
+        return orjson.dumps(document)  # compact UTF-8, as json.dumps(separators, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, raw: bytes) -> Envelope:
@@ -39,8 +40,8 @@ class Envelope:
         if not isinstance(raw, bytes | bytearray | memoryview):
             raise ValueError(f"envelope must be bytes, not {type(raw).__name__}")
         try:
-            document = json.loads(bytes(raw))
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            document = orjson.loads(bytes(raw))
+        except orjson.JSONDecodeError as exc:  # also invalid UTF-8 and nesting too deep
             raise ValueError(f"envelope is not JSON ({type(exc).__name__})") from None
         if not isinstance(document, dict):
             raise ValueError("envelope must be a JSON object")

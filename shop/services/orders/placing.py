@@ -14,7 +14,7 @@ from shop.errors import Conflict, FieldError, NotFound, ShopError, ValidationFai
 from shop.registry import Registry
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.models import Order, OrderCreate
-from shop.services.orders.store import NewOrder, OrderStore, PricedLine
+from shop.services.orders.store import IdempotentHit, KeyTaken, NewOrder, OrderStore, PricedLine
 from shop.services.products.client import PRODUCTS, StockLine
 
 log = logging.getLogger("shop.orders")
@@ -50,43 +50,42 @@ class Orders:
         """Returns (order, created). A retry with the same key and body returns the first
         order and creates nothing; the same key with another body is a Conflict."""
         if idempotency_key is None:
-            return await self._place(customer_id, body, updated_by, None, None), True
+            return await self._place(customer_id, body, updated_by, None, None)
         lock_key = (customer_id, idempotency_key)
         lock = self._key_locks.setdefault(lock_key, asyncio.Lock())
         try:
             async with lock:
                 digest = request_hash(body)
-                existing = await self._replay(customer_id, idempotency_key, digest)
-                if existing is not None:
-                    return existing, False
                 try:
-                    return await self._place(customer_id, body, updated_by, idempotency_key, digest), True
-                except Conflict:
-                    existing = await self._replay(customer_id, idempotency_key, digest)
-                    if existing is None:
+                    return await self._place(customer_id, body, updated_by, idempotency_key, digest)
+                except KeyTaken:
+                    # Another process placed an order with this key meanwhile.
+                    hit = await self.store.idempotent_hit(customer_id, idempotency_key)
+                    if hit is None:
                         raise
-                    return existing, False
+                    return await self._replayed(hit, digest), False
         finally:
             if not lock.locked():
                 self._key_locks.pop(lock_key, None)
 
-    async def _replay(self, customer_id: int, key: str, digest: str) -> Order | None:
-        hit = await self.store.idempotent_hit(customer_id, key)
-        if hit is None:
-            return None
+    async def _replayed(self, hit: IdempotentHit, digest: str) -> Order:
         if hit.request_hash != digest:
             raise Conflict("This Idempotency-Key was already used with a different body.")
         return await self.store.get(hit.order_id)
 
     async def _place(
         self, customer_id: int, body: OrderCreate, updated_by: str, key: str | None, digest: str | None
-    ) -> Order:
+    ) -> tuple[Order, bool]:
         products = self.registry.get(PRODUCTS)
         lines = _merge_lines(body)
         reservation_id = uuid.uuid4().hex
-        # Recorded before asking, so stock reserved by a request that then crashed is found
-        # and given back at the next start.
-        await self.store.begin_reservation(reservation_id)
+        # One write finds an order this Idempotency-Key already made, or records the
+        # reservation before products is asked, so stock reserved by a request that then
+        # crashed is found and given back at the next start.
+        hit = await self.store.begin_reservation(reservation_id, customer_id, key)
+        if hit is not None:
+            assert digest is not None  # a hit needs a key, and a key comes with its digest
+            return await self._replayed(hit, digest), False
         try:
             reserved = await products.reserve(reservation_id, [StockLine(pid, qty) for pid, qty in lines.items()])
         except NotFound:
@@ -119,7 +118,7 @@ class Orders:
             raise
         self._changed(order)
         log.info("order placed", extra={"order_id": order.id, "customer_id": customer_id, "total": order.total})
-        return order
+        return order, True
 
     async def cancel(self, order_id: int, updated_by: str) -> Order:
         order, changed = await self.store.transition(order_id, "Cancelled", updated_by)

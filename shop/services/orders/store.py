@@ -105,6 +105,10 @@ class NewOrder:
     request_hash: str | None
 
 
+class KeyTaken(Conflict):
+    """The Idempotency-Key was taken by another request between the check and the commit."""
+
+
 @dataclass(frozen=True, slots=True)
 class IdempotentHit:
     order_id: int
@@ -139,11 +143,27 @@ class OrderStore:
         )
         return None if row is None else IdempotentHit(row["order_id"], row["request_hash"])
 
-    async def begin_reservation(self, reservation_id: str) -> None:
-        await self.db.execute(
-            "INSERT OR IGNORE INTO reservations (reservation_id, state, updated_at) VALUES (?, 'pending', ?)",
-            (reservation_id, utc_now()),
-        )
+    async def begin_reservation(
+        self, reservation_id: str, customer_id: int, idempotency_key: str | None
+    ) -> IdempotentHit | None:
+        """The first write of a placement: the order this customer's Idempotency-Key already
+        made, if any; else the reservation is recorded as 'pending' (and None returned)."""
+
+        def unit(conn: sqlite3.Connection) -> IdempotentHit | None:
+            if idempotency_key is not None:
+                row = conn.execute(
+                    "SELECT order_id, request_hash FROM idempotency_keys WHERE customer_id = ? AND key = ?",
+                    (customer_id, idempotency_key),
+                ).fetchone()
+                if row is not None:
+                    return IdempotentHit(row["order_id"], row["request_hash"])
+            conn.execute(
+                "INSERT INTO reservations (reservation_id, state, updated_at) VALUES (?, 'pending', ?)",
+                (reservation_id, utc_now()),
+            )
+            return None
+
+        return await self.db.write(unit)
 
     async def abandon_reservation(self, reservation_id: str) -> bool:
         """A placement failed: its reservation must go back, unless an order holds it after
@@ -176,7 +196,7 @@ class OrderStore:
         try:
             return await self.db.write(lambda conn: _create(conn, new, self.topic))
         except sqlite3.IntegrityError:
-            raise Conflict("This Idempotency-Key was used by a concurrent request.") from None
+            raise KeyTaken("This Idempotency-Key was used by a concurrent request.") from None
 
     # -- reads ------------------------------------------------------------------------------
 

@@ -12,6 +12,8 @@ import sqlite3
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, NamedTuple, TypeVar
 
+import orjson
+
 from shop.db import Database, Migration, placeholders, rows, utc_now
 from shop.errors import Conflict, FieldError, NotFound, ValidationFailed
 from shop.services.products.cache import ReadCache
@@ -114,6 +116,17 @@ class Label(NamedTuple):
     image: str | None
 
 
+# A product as its API JSON, built by SQLite: a reservation stores it as it was and hands it
+# to pydantic's JSON parser, with no Python objects per field in between.
+_PRODUCT_JSON = (
+    "json_object('id', id, 'name', name, 'description', description, 'price', price_cents / 100.0,"
+    " 'currency', currency, 'stock_quantity', stock_quantity, 'category', category, 'brand', brand,"
+    " 'sku', sku, 'images', json(images), 'ratings', ratings, 'reviews', json(reviews),"
+    " 'additional_info', additional_info, 'specifications', json(specifications), 'model', model,"
+    " 'created_at', created_at, 'updated_at', updated_at)"
+)
+
+
 def _product(row: sqlite3.Row) -> Product:
     return Product(
         id=row["id"],
@@ -125,11 +138,11 @@ def _product(row: sqlite3.Row) -> Product:
         category=row["category"],
         brand=row["brand"],
         sku=row["sku"],
-        images=json.loads(row["images"]),
+        images=orjson.loads(row["images"]),
         ratings=row["ratings"],
-        reviews=json.loads(row["reviews"]),
+        reviews=orjson.loads(row["reviews"]),
         additional_info=row["additional_info"],
-        specifications=json.loads(row["specifications"]),
+        specifications=orjson.loads(row["specifications"]),
         model=row["model"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
@@ -386,18 +399,17 @@ def _reserve(conn: sqlite3.Connection, reservation_id: str, wanted: dict[int, in
             raise NotEnoughStock(product_id, int(left[0]["stock_quantity"]), quantity)
 
     ids = list(wanted)
-    found = rows(conn, f"SELECT {_COLUMNS} FROM products WHERE id IN ({placeholders(ids)})", ids)
-    by_id = {row["id"]: _product(row) for row in found}
-    reserved = [by_id[product_id] for product_id in ids]
+    found = rows(conn, f"SELECT id, {_PRODUCT_JSON} AS product FROM products WHERE id IN ({placeholders(ids)})", ids)
+    documents = {row["id"]: row["product"] for row in found}
     conn.executemany(
         "INSERT INTO reservations (reservation_id, line_no, product_id, quantity, product, created_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
         [
-            (reservation_id, line_no, product.id, wanted[product.id], product.model_dump_json(), now)
-            for line_no, product in enumerate(reserved)
+            (reservation_id, line_no, product_id, wanted[product_id], documents[product_id], now)
+            for line_no, product_id in enumerate(ids)
         ],
     )
-    return reserved
+    return [Product.model_validate_json(documents[product_id]) for product_id in ids]
 
 
 def _release(conn: sqlite3.Connection, reservation_id: str, now: str) -> None:
