@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -56,12 +56,27 @@ class AuthConfig(Section):
     admin_email: Email = "admin@shop.local"
     # Empty: generated once and kept in the data directory. Never echoed in errors.
     admin_password: str = Field("", repr=False)
+    # The argon2id cost of new password hashes; the defaults are RFC 9106's second
+    # recommendation (t=3, 64 MiB, p=4). The bounds are argon2's own.
+    argon2_time_cost: int = Field(3, ge=1, le=2**32 - 1)
+    argon2_memory_kib: int = Field(64 * 1024, ge=8, le=2**32 - 1)
+    argon2_parallelism: int = Field(4, ge=1, le=2**24 - 1)
 
     @field_validator("admin_password")
     @classmethod
     def _admin_password_is_usable(cls, value: str) -> str:
         if value and len(value) < 8:
             raise ValueError("must be at least 8 characters (or empty to generate one)")
+        return value
+
+    @field_validator("argon2_parallelism")
+    @classmethod
+    def _lanes_fit_the_memory(cls, value: int, info: ValidationInfo) -> int:
+        memory = info.data.get("argon2_memory_kib")  # absent when it was refused itself
+        if memory is not None and memory < 8 * value:
+            raise ValueError(
+                f"argon2 needs 8 KiB per lane: at most {memory // 8} lanes with argon2_memory_kib = {memory}"
+            )
         return value
 
 

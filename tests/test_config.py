@@ -99,6 +99,9 @@ def test_environment_makes_a_service_remote(monkeypatch: pytest.MonkeyPatch) -> 
         ("SHOP_GATEWAY__MAX_BODY_BYTES", "-1", "gateway.max_body_bytes"),
         ("SHOP_BUS__KIND", "rabbit", "bus.kind"),
         ("SHOP_AUTH__TOKEN_TTL_SECONDS", "0", "auth.token_ttl_seconds"),
+        ("SHOP_AUTH__ARGON2_TIME_COST", "0", "auth.argon2_time_cost"),
+        ("SHOP_AUTH__ARGON2_MEMORY_KIB", "7", "auth.argon2_memory_kib"),
+        ("SHOP_AUTH__ARGON2_PARALLELISM", "0", "auth.argon2_parallelism"),
         ("SHOP_SERVICES__CUSTOMERS__URL", "ftp://x", "services.customers.url"),
         ("SHOP_SERVICES__BILLING__URL", "http://127.0.0.1:1", "services"),
     ],
@@ -112,6 +115,16 @@ def test_a_bad_environment_value_names_the_key(
     message = str(caught.value)
     assert key in message, message
     assert value not in message or "SECRET" not in variable  # a rejected secret is not echoed
+
+
+def test_argon2_memory_must_give_each_lane_8_kib(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_AUTH__ARGON2_PARALLELISM", "2")
+    monkeypatch.setenv("SHOP_AUTH__ARGON2_MEMORY_KIB", "15")
+    with pytest.raises(ConfigError, match=r"auth\.argon2_parallelism .*argon2_memory_kib"):
+        load_config(Path("config.toml"))
+    monkeypatch.setenv("SHOP_AUTH__ARGON2_MEMORY_KIB", "16")
+    auth = load_config(Path("config.toml")).auth
+    assert (auth.argon2_time_cost, auth.argon2_memory_kib, auth.argon2_parallelism) == (3, 16, 2)
 
 
 def test_a_malformed_json_list_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
