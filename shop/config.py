@@ -57,7 +57,8 @@ class AuthConfig(Section):
     # Empty: generated once and kept in the data directory. Never echoed in errors.
     admin_password: str = Field("", repr=False)
     # The argon2id cost of new password hashes; the defaults are RFC 9106's second
-    # recommendation (t=3, 64 MiB, p=4). The bounds are argon2's own.
+    # recommendation (t=3, 64 MiB, p=4). A hash stored with other parameters is replaced at
+    # its user's next login. The bounds are argon2's own.
     argon2_time_cost: int = Field(3, ge=1, le=2**32 - 1)
     argon2_memory_kib: int = Field(64 * 1024, ge=8, le=2**32 - 1)
     argon2_parallelism: int = Field(4, ge=1, le=2**24 - 1)

@@ -29,6 +29,11 @@ class PasswordHashing:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._verify, password_hash, password)
 
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether the hash was made with other parameters (or another argon2 variant) than
+        the configured ones. It only parses the hash's header, so it may run on the loop."""
+        return self._hasher.check_needs_rehash(password_hash)
+
     def _verify(self, password_hash: str | None, password: str) -> bool:
         try:
             return self._hasher.verify(password_hash or self._dummy_hash, password) and password_hash is not None
