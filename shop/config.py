@@ -117,6 +117,12 @@ class BusConfig(Section):
     retry_backoff_ms: int = Field(100, ge=0)
     # ...up to this many deliveries in all; then the event is parked and consumption moves on.
     max_deliveries: int = Field(5, ge=1)
+    # How long the broker may hold a consumer's fetch while it has nothing new. Kafka answers
+    # as soon as a record arrives, so there this only paces idle polling; a broker that holds
+    # every fetch for the whole wait (tansu) adds it to each event's latency. Lower: faster
+    # delivery, more fetch requests. 0 would poll in a tight loop; more than 30 s would outlast
+    # aiokafka's consumer request timeout (40 s).
+    fetch_max_wait_ms: int = Field(500, ge=1, le=30_000)
     # false holds committed events in the outbox (maintenance; crash tests). They are
     # published when a process with the relay enabled starts.
     relay_enabled: bool = True

@@ -75,10 +75,12 @@ def test_environment_scalars_of_every_type(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("SHOP_GATEWAY__RATE_LIMIT_PER_SECOND", "2.5")
     monkeypatch.setenv("SHOP_DATA__DIR", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("SHOP_AUTH__ADMIN_EMAIL", "boss@example.com")
+    monkeypatch.setenv("SHOP_BUS__FETCH_MAX_WAIT_MS", "10")
     cfg = load_config(Path("config.toml"))
     assert cfg.bus.kind == "kafka" and cfg.bus.bootstrap_servers == "10.0.0.5:9092"
     assert cfg.dispatcher.enabled is False and cfg.gateway.rate_limit_per_second == 2.5
     assert cfg.data.dir == tmp_path / "elsewhere" and cfg.auth.admin_email == "boss@example.com"
+    assert cfg.bus.fetch_max_wait_ms == 10
 
 
 def test_environment_makes_a_service_remote(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,6 +100,8 @@ def test_environment_makes_a_service_remote(monkeypatch: pytest.MonkeyPatch) -> 
         ("SHOP_GATEWAY__CORS_ORIGINS", '["http://ok.example", "*"]', "gateway.cors_origins"),
         ("SHOP_GATEWAY__MAX_BODY_BYTES", "-1", "gateway.max_body_bytes"),
         ("SHOP_BUS__KIND", "rabbit", "bus.kind"),
+        ("SHOP_BUS__FETCH_MAX_WAIT_MS", "0", "bus.fetch_max_wait_ms"),
+        ("SHOP_BUS__FETCH_MAX_WAIT_MS", "60000", "bus.fetch_max_wait_ms"),
         ("SHOP_AUTH__TOKEN_TTL_SECONDS", "0", "auth.token_ttl_seconds"),
         ("SHOP_AUTH__ARGON2_TIME_COST", "0", "auth.argon2_time_cost"),
         ("SHOP_AUTH__ARGON2_MEMORY_KIB", "7", "auth.argon2_memory_kib"),
