@@ -128,6 +128,11 @@ def render(results: dict[str, Any]) -> str:
             for row in results["dispatch"]
         ]
         out.append(_table(["bus", "placed", "p50 ms", "p99 ms", "max ms", "POST p99 ms", "errors"], rows))
+        for row in results["dispatch"]:
+            if "fetch_max_wait_ms" in row:  # the Kafka row
+                wait = row["fetch_max_wait_ms"]
+                shown = f"{wait} ms" if wait is not None else "aiokafka's 500 ms (this shop has no such setting)"
+                out.append(f"({row['name']}: the consumer's fetch_max_wait_ms is {shown})")
 
     process = results["process"]
     out.append("")
