@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal, get_origin
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -59,12 +59,28 @@ class AuthConfig(Section):
     admin_email: Email = "admin@shop.local"
     # Empty: generated once and kept in the data directory. Never echoed in errors.
     admin_password: str = Field("", repr=False)
+    # The argon2id cost of new password hashes; the defaults are RFC 9106's second
+    # recommendation (t=3, 64 MiB, p=4). A hash stored with other parameters is replaced at
+    # its user's next login. The bounds are argon2's own.
+    argon2_time_cost: int = Field(3, ge=1, le=2**32 - 1)
+    argon2_memory_kib: int = Field(64 * 1024, ge=8, le=2**32 - 1)
+    argon2_parallelism: int = Field(4, ge=1, le=2**24 - 1)
 
     @field_validator("admin_password")
     @classmethod
     def _admin_password_is_usable(cls, value: str) -> str:
         if value and len(value) < 8:
             raise ValueError("must be at least 8 characters (or empty to generate one)")
+        return value
+
+    @field_validator("argon2_parallelism")
+    @classmethod
+    def _lanes_fit_the_memory(cls, value: int, info: ValidationInfo) -> int:
+        memory = info.data.get("argon2_memory_kib")  # absent when it was refused itself
+        if memory is not None and memory < 8 * value:
+            raise ValueError(
+                f"argon2 needs 8 KiB per lane: at most {memory // 8} lanes with argon2_memory_kib = {memory}"
+            )
         return value
 
 
@@ -104,6 +120,12 @@ class BusConfig(Section):
     retry_backoff_ms: int = Field(100, ge=0)
     # ...up to this many deliveries in all; then the event is parked and consumption moves on.
     max_deliveries: int = Field(5, ge=1)
+    # How long the broker may hold a consumer's fetch while it has nothing new. Kafka answers
+    # as soon as a record arrives, so there this only paces idle polling; a broker that holds
+    # every fetch for the whole wait (tansu) adds it to each event's latency. Lower: faster
+    # delivery, more fetch requests. 0 would poll in a tight loop; more than 30 s would outlast
+    # aiokafka's consumer request timeout (40 s).
+    fetch_max_wait_ms: int = Field(500, ge=1, le=30_000)
     # false holds committed events in the outbox (maintenance; crash tests). They are
     # published when a process with the relay enabled starts.
     relay_enabled: bool = True

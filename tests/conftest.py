@@ -20,14 +20,18 @@ ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-for-tests"
 JWT_SECRET = "test-secret-" + "x" * 40
 
+# argon2's minimums: tests hash many passwords, and what they check does not depend on the cost.
+CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
+
 _emails = itertools.count(1)
 
 
 def make_config(data_dir: Path, **sections: dict[str, Any]) -> ShopConfig:
-    """A config on `data_dir` with limits high enough not to get in a test's way."""
+    """A config on `data_dir` with limits high enough not to get in a test's way, and the
+    cheapest password hashing."""
     base: dict[str, dict[str, Any]] = {
         "data": {"dir": str(data_dir)},
-        "auth": {"jwt_secret": JWT_SECRET, "admin_email": ADMIN_EMAIL, "admin_password": ADMIN_PASSWORD},
+        "auth": {"jwt_secret": JWT_SECRET, "admin_email": ADMIN_EMAIL, "admin_password": ADMIN_PASSWORD, **CHEAP_ARGON2},
         "gateway": {"rate_limit_per_second": 10_000, "rate_limit_burst": 10_000, "auth_rate_limit_per_minute": 10_000},
         "dispatcher": {"retry_base_seconds": 0.01},
         "internal": {"service_token": "test-service-token-" + "y" * 30},

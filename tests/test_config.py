@@ -75,10 +75,12 @@ def test_environment_scalars_of_every_type(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setenv("SHOP_GATEWAY__RATE_LIMIT_PER_SECOND", "2.5")
     monkeypatch.setenv("SHOP_DATA__DIR", str(tmp_path / "elsewhere"))
     monkeypatch.setenv("SHOP_AUTH__ADMIN_EMAIL", "boss@example.com")
+    monkeypatch.setenv("SHOP_BUS__FETCH_MAX_WAIT_MS", "10")
     cfg = load_config(Path("config.toml"))
     assert cfg.bus.kind == "kafka" and cfg.bus.bootstrap_servers == "10.0.0.5:9092"
     assert cfg.dispatcher.enabled is False and cfg.gateway.rate_limit_per_second == 2.5
     assert cfg.data.dir == tmp_path / "elsewhere" and cfg.auth.admin_email == "boss@example.com"
+    assert cfg.bus.fetch_max_wait_ms == 10
 
 
 def test_environment_makes_a_service_remote(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -98,7 +100,12 @@ def test_environment_makes_a_service_remote(monkeypatch: pytest.MonkeyPatch) -> 
         ("SHOP_GATEWAY__CORS_ORIGINS", '["http://ok.example", "*"]', "gateway.cors_origins"),
         ("SHOP_GATEWAY__MAX_BODY_BYTES", "-1", "gateway.max_body_bytes"),
         ("SHOP_BUS__KIND", "rabbit", "bus.kind"),
+        ("SHOP_BUS__FETCH_MAX_WAIT_MS", "0", "bus.fetch_max_wait_ms"),
+        ("SHOP_BUS__FETCH_MAX_WAIT_MS", "60000", "bus.fetch_max_wait_ms"),
         ("SHOP_AUTH__TOKEN_TTL_SECONDS", "0", "auth.token_ttl_seconds"),
+        ("SHOP_AUTH__ARGON2_TIME_COST", "0", "auth.argon2_time_cost"),
+        ("SHOP_AUTH__ARGON2_MEMORY_KIB", "7", "auth.argon2_memory_kib"),
+        ("SHOP_AUTH__ARGON2_PARALLELISM", "0", "auth.argon2_parallelism"),
         ("SHOP_SERVICES__CUSTOMERS__URL", "ftp://x", "services.customers.url"),
         ("SHOP_SERVICES__BILLING__URL", "http://127.0.0.1:1", "services"),
     ],
@@ -112,6 +119,16 @@ def test_a_bad_environment_value_names_the_key(
     message = str(caught.value)
     assert key in message, message
     assert value not in message or "SECRET" not in variable  # a rejected secret is not echoed
+
+
+def test_argon2_memory_must_give_each_lane_8_kib(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOP_AUTH__ARGON2_PARALLELISM", "2")
+    monkeypatch.setenv("SHOP_AUTH__ARGON2_MEMORY_KIB", "15")
+    with pytest.raises(ConfigError, match=r"auth\.argon2_parallelism .*argon2_memory_kib"):
+        load_config(Path("config.toml"))
+    monkeypatch.setenv("SHOP_AUTH__ARGON2_MEMORY_KIB", "16")
+    auth = load_config(Path("config.toml")).auth
+    assert (auth.argon2_time_cost, auth.argon2_memory_kib, auth.argon2_parallelism) == (3, 16, 2)
 
 
 def test_a_malformed_json_list_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

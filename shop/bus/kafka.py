@@ -210,6 +210,7 @@ class KafkaBus:
                 auto_offset_reset="earliest",
                 session_timeout_ms=self._cfg.session_timeout_ms,
                 heartbeat_interval_ms=max(self._cfg.session_timeout_ms // 3, 100),
+                fetch_max_wait_ms=self._cfg.fetch_max_wait_ms,
             )
             try:
                 await self._ensure_topic(subscription.topic)

@@ -162,6 +162,28 @@ async def test_a_plain_kafka_consumer_reads_the_documented_envelope(kafka_bootst
     }
 
 
+async def test_the_consumer_waits_on_fetches_as_configured(
+    kafka_bootstrap: str, group: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[dict[str, Any]] = []
+
+    class RecordingConsumer(AIOKafkaConsumer):
+        """aiokafka's consumer, unchanged; it only remembers what the bus built it with."""
+
+        def __init__(self, *topics: str, **settings: Any) -> None:
+            built.append(settings)
+            super().__init__(*topics, **settings)
+
+    monkeypatch.setattr(kafka, "AIOKafkaConsumer", RecordingConsumer)
+    cfg = kafka_config(kafka_bootstrap, fetch_max_wait_ms=10)
+    handler = Recorder()
+    async with running(cfg, {group: handler}) as bus:
+        [event] = order_events(1)
+        await bus.publish(cfg.topic, "1", event)
+        await handler.wait_for(lambda: handler.got == [event], "the event, through that consumer")
+    assert built and all(settings["fetch_max_wait_ms"] == 10 for settings in built)
+
+
 async def test_an_event_is_committed_only_after_its_handler_succeeded(kafka_bootstrap: str, group: str) -> None:
     cfg = kafka_config(kafka_bootstrap)
     events = order_events(3)

@@ -11,7 +11,7 @@ from shop.errors import Conflict, ShopError, Unauthorized
 from shop.registry import Registry
 from shop.services.auth.models import RegisterRequest, Role, TokenResponse, User
 from shop.services.auth.passwords import PasswordHashing
-from shop.services.auth.store import UserStore
+from shop.services.auth.store import Login, UserStore
 from shop.services.auth.tokens import issue_token
 from shop.services.customers.client import CUSTOMERS
 from shop.services.customers.models import CustomerCreate
@@ -77,7 +77,25 @@ class Accounts:
         ok = await self.passwords.verify(login.password_hash if login else None, password)
         if login is None or not ok:
             raise Unauthorized(LOGIN_FAILED)
+        await self._rehash_if_needed(login, password)
         return self._token_for(login.user)
+
+    async def _rehash_if_needed(self, login: Login, password: str) -> None:
+        """Store the password under the configured argon2 parameters if its hash has others:
+        a login is the only time the password is at hand. This never fails the login; the old
+        hash still verifies, and the next login tries again."""
+        try:
+            if not self.passwords.needs_rehash(login.password_hash):
+                return
+            new_hash = await self.passwords.hash(password)
+            if await self.users.replace_password_hash(login.user.id, login.password_hash, new_hash):
+                log.info("password re-hashed with the configured parameters", extra={"user_id": login.user.id})
+        except Exception as exc:  # noqa: BLE001 - the login succeeded; only the upgrade did not
+            # The exception's type only: its message could quote what it was given (the hash).
+            log.warning(
+                "could not re-hash a password with the configured parameters",
+                extra={"user_id": login.user.id, "error": type(exc).__name__},
+            )
 
     async def me(self, user_id: int) -> User:
         user = await self.users.get(user_id)

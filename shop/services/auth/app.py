@@ -28,7 +28,11 @@ ADMIN_RETRY_SECONDS = 5.0
 def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
     """`cfg` must carry resolved secrets (shop.app.resolve_secrets)."""
     accounts = Slot[Accounts]("auth")
-    passwords = PasswordHashing()
+    passwords = PasswordHashing(
+        time_cost=cfg.auth.argon2_time_cost,
+        memory_kib=cfg.auth.argon2_memory_kib,
+        parallelism=cfg.auth.argon2_parallelism,
+    )
 
     def make_accounts(db: Database) -> Accounts:
         return Accounts(

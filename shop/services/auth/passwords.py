@@ -1,7 +1,8 @@
 """Password hashing with argon2id, off the event loop.
 
-A dedicated pool as wide as the machine: each hash takes ~64 MiB and a core for tens of
-milliseconds, so more threads would only add memory, not speed.
+A dedicated pool as wide as the machine: each hash takes `[auth] argon2_memory_kib` (64 MiB
+by default) and a core for tens of milliseconds, so more threads would only add memory, not
+speed.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 
 class PasswordHashing:
-    def __init__(self) -> None:
-        self._hasher = PasswordHasher()
+    def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
+        self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
         self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="argon2")
         # Verified when an email is unknown, so that answer takes as long as a wrong password.
         self._dummy_hash = self._hasher.hash("not-a-real-password")
@@ -27,6 +28,11 @@ class PasswordHashing:
     async def verify(self, password_hash: str | None, password: str) -> bool:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, self._verify, password_hash, password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Whether the hash was made with other parameters (or another argon2 variant) than
+        the configured ones. It only parses the hash's header, so it may run on the loop."""
+        return self._hasher.check_needs_rehash(password_hash)
 
     def _verify(self, password_hash: str | None, password: str) -> bool:
         try:
