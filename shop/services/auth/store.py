@@ -60,11 +60,10 @@ class UserStore:
     async def replace_password_hash(self, user_id: int, old_hash: str, new_hash: str) -> bool:
         """Store `new_hash` if the stored hash is still `old_hash`; False if it changed meanwhile
         (another login re-hashed it first), which leaves it as it is."""
-        async with self.db.transaction() as conn:
-            cursor = await conn.execute(
-                "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?", (new_hash, user_id, old_hash)
-            )
-            return cursor.rowcount == 1
+        changed = await self.db.execute(
+            "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?", (new_hash, user_id, old_hash)
+        )
+        return changed == 1
 
     async def delete(self, user_id: int) -> None:
         await self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
