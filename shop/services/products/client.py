@@ -18,7 +18,14 @@ from pydantic import BaseModel, ValidationError
 from shop.db import Slot
 from shop.errors import BadGateway
 from shop.registry import RemoteEndpoint, ServiceKey
-from shop.services.products.models import MAX_ID, Product, ReservationOutcome, StockLine, check_reservation_id
+from shop.services.products.models import (
+    MAX_ID,
+    Product,
+    ReservationOutcome,
+    ReservedProduct,
+    StockLine,
+    check_reservation_id,
+)
 from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.store import Label, ProductStore
 
@@ -33,6 +40,7 @@ __all__ = [
     "ProductMissing",
     "ProductsClient",
     "RemoteProductsClient",
+    "ReservedProduct",
     "StockLine",
 ]
 
@@ -44,7 +52,7 @@ class ProductsClient(Protocol):
         """The current name and first image of each product that exists."""
         ...
 
-    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[Product]: ...
+    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[ReservedProduct]: ...
 
     async def release(self, reservation_id: str) -> None: ...
 
@@ -59,7 +67,7 @@ class LocalProductsClient:
     async def labels(self, ids: Collection[int]) -> dict[int, Label]:
         return await self._stores.get().labels(ids)
 
-    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[Product]:
+    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[ReservedProduct]:
         return await self._stores.get().reserve(reservation_id, lines)
 
     async def release(self, reservation_id: str) -> None:
@@ -88,7 +96,7 @@ class RemoteProductsClient:
         products = await self.get_many(ids)
         return {i: Label(p.name, p.images[0] if p.images else None) for i, p in products.items()}
 
-    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[Product]:
+    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[ReservedProduct]:
         check_reservation_id(reservation_id)
         body = await self._endpoint.call(
             "POST",

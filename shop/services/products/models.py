@@ -230,13 +230,30 @@ class ReservationRequest(BaseModel):
     lines: Annotated[list[StockLineIn], Field(min_length=1, max_length=MAX_LINES)]
 
 
+class ReservedProduct(BaseModel):
+    """What a reservation answers of each product, as it was right after the stock was
+    taken: what an order needs to price its lines (and the stock left, for the caller)."""
+
+    model_config = ConfigDict(extra="ignore")  # a reservation stores the whole product
+
+    id: int
+    name: str
+    price: float
+    currency: str
+    stock_quantity: int
+
+    @property
+    def price_cents(self) -> int:
+        return round(self.price * 100)
+
+
 class ReservationOutcome(BaseModel):
     """Answer of POST /internal/products/reservations. A refused reservation is an outcome
     of this RPC, not a transport failure, so it comes back as data the remote client turns
     into the same domain error the local one raises."""
 
     status: Literal["reserved", "not_found", "out_of_stock"]
-    products: list[Product] = []
+    products: list[ReservedProduct] = []
     product_id: int | None = None
     available: int | None = None
     requested: int | None = None

@@ -26,6 +26,7 @@ from shop.services.products.models import (
     ProductCreate,
     ProductFilters,
     ProductUpdate,
+    ReservedProduct,
     StockLine,
     check_reservation_id,
 )
@@ -116,14 +117,12 @@ class Label(NamedTuple):
     image: str | None
 
 
-# A product as its API JSON, built by SQLite: a reservation stores it as it was and hands it
-# to pydantic's JSON parser, with no Python objects per field in between.
-_PRODUCT_JSON = (
-    "json_object('id', id, 'name', name, 'description', description, 'price', price_cents / 100.0,"
-    " 'currency', currency, 'stock_quantity', stock_quantity, 'category', category, 'brand', brand,"
-    " 'sku', sku, 'images', json(images), 'ratings', ratings, 'reviews', json(reviews),"
-    " 'additional_info', additional_info, 'specifications', json(specifications), 'model', model,"
-    " 'created_at', created_at, 'updated_at', updated_at)"
+# What a reservation answers of a product (models.ReservedProduct), as JSON built by SQLite:
+# stored as it was and handed to pydantic's JSON parser, no Python object per field between.
+# (Rows written before this hold the whole product; ReservedProduct ignores the rest.)
+_RESERVED_JSON = (
+    "json_object('id', id, 'name', name, 'price', price_cents / 100.0, 'currency', currency,"
+    " 'stock_quantity', stock_quantity)"
 )
 
 
@@ -356,7 +355,7 @@ class ProductStore:
 
     # -- stock reservations --------------------------------------------------------------------
 
-    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[Product]:
+    async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[ReservedProduct]:
         """Take stock for every line or for none (one transaction); see client.ProductsClient."""
         check_reservation_id(reservation_id)
         wanted = _sum_lines(lines)
@@ -371,7 +370,9 @@ class ProductStore:
 # -- units of work: each runs whole on the writer's thread --------------------------------------
 
 
-def _reserve(conn: sqlite3.Connection, reservation_id: str, wanted: dict[int, int], now: str) -> list[Product]:
+def _reserve(
+    conn: sqlite3.Connection, reservation_id: str, wanted: dict[int, int], now: str
+) -> list[ReservedProduct]:
     earlier = rows(
         conn,
         "SELECT product_id, quantity, product FROM reservations WHERE reservation_id = ? ORDER BY line_no",
@@ -380,7 +381,7 @@ def _reserve(conn: sqlite3.Connection, reservation_id: str, wanted: dict[int, in
     if earlier:
         if {row["product_id"]: row["quantity"] for row in earlier} != wanted:
             raise Conflict(f"Reservation {reservation_id!r} already exists with other lines.")
-        return [Product.model_validate_json(row["product"]) for row in earlier]
+        return [ReservedProduct.model_validate_json(row["product"]) for row in earlier]
 
     for product_id, quantity in wanted.items():
         if not _valid_id(product_id):
@@ -399,7 +400,9 @@ def _reserve(conn: sqlite3.Connection, reservation_id: str, wanted: dict[int, in
             raise NotEnoughStock(product_id, int(left[0]["stock_quantity"]), quantity)
 
     ids = list(wanted)
-    found = rows(conn, f"SELECT id, {_PRODUCT_JSON} AS product FROM products WHERE id IN ({placeholders(ids)})", ids)
+    found = rows(
+        conn, f"SELECT id, {_RESERVED_JSON} AS product FROM products WHERE id IN ({placeholders(ids)})", ids
+    )
     documents = {row["id"]: row["product"] for row in found}
     conn.executemany(
         "INSERT INTO reservations (reservation_id, line_no, product_id, quantity, product, created_at)"
@@ -409,7 +412,7 @@ def _reserve(conn: sqlite3.Connection, reservation_id: str, wanted: dict[int, in
             for line_no, product_id in enumerate(ids)
         ],
     )
-    return [Product.model_validate_json(documents[product_id]) for product_id in ids]
+    return [ReservedProduct.model_validate_json(documents[product_id]) for product_id in ids]
 
 
 def _release(conn: sqlite3.Connection, reservation_id: str, now: str) -> None:
