@@ -18,9 +18,9 @@ trip, and never waits for a write (WAL readers see the last commit).
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
 import threading
-from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -123,43 +123,36 @@ class _Writer:
     def __init__(self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop, name: str) -> None:
         self._conn = conn
         self._loop = loop
-        self._queue: deque[_Job[Any]] = deque()
-        self._ready = threading.Condition()
+        # SimpleQueue: a put is one C call, with no lock or condition to hand over. None
+        # (put by close) stops the thread after every unit queued before it.
+        self._queue: queue.SimpleQueue[_Job[Any] | None] = queue.SimpleQueue()
         self._closing = False
         self._thread = threading.Thread(target=self._run, name=f"sqlite-writer-{name}", daemon=True)
         self._thread.start()
 
     async def submit(self, unit: Unit[T]) -> T:
+        if self._closing:
+            raise ServiceUnavailable("The database is closed.")
         job: _Job[T] = _Job(unit, self._loop.create_future())
-        with self._ready:
-            if self._closing:
-                raise ServiceUnavailable("The database is closed.")
-            self._queue.append(job)
-            self._ready.notify()
-        try:
-            return await job.future
-        except asyncio.CancelledError:
-            self._withdraw(job)
-            raise
-
-    def _withdraw(self, job: _Job[Any]) -> None:
-        with self._ready:
-            try:
-                self._queue.remove(job)
-            except ValueError:
-                pass  # already taken by the thread: it runs and commits with its batch
+        self._queue.put(job)
+        # A cancelled caller cancels the future; the thread skips a job whose future is
+        # cancelled when it takes it (one it already took runs and commits with its batch).
+        return await job.future
 
     async def close(self) -> None:
-        with self._ready:
-            self._closing = True
-            self._ready.notify()
+        self._closing = True
+        self._queue.put(None)
         await asyncio.to_thread(self._thread.join)
 
     # -- the writer thread -------------------------------------------------------------------
 
     def _run(self) -> None:
         try:
-            while batch := self._next_batch():
+            stop = False
+            while not stop:
+                batch, stop = self._next_batch()
+                if not batch:
+                    continue
                 self._commit_batch(batch)
                 try:
                     self._loop.call_soon_threadsafe(_settle, batch)
@@ -168,12 +161,17 @@ class _Writer:
         finally:
             self._conn.close()
 
-    def _next_batch(self) -> list[_Job[Any]]:
-        with self._ready:
-            while not self._queue and not self._closing:
-                self._ready.wait()
-            count = min(len(self._queue), MAX_UNITS_PER_COMMIT)
-            return [self._queue.popleft() for _ in range(count)]
+    def _next_batch(self) -> tuple[list[_Job[Any]], bool]:
+        """Every unit waiting now (up to the limit), without those withdrawn; and whether
+        close() was called behind them."""
+        taken = [self._queue.get()]
+        while taken[-1] is not None and len(taken) < MAX_UNITS_PER_COMMIT:
+            try:
+                taken.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        stop = taken[-1] is None
+        return [job for job in taken if job is not None and not job.future.cancelled()], stop
 
     def _commit_batch(self, batch: list[_Job[Any]]) -> None:
         conn = self._conn

@@ -239,3 +239,24 @@ async def test_missing_order_is_404(api: Api) -> None:
     for query in ("customer_id=%C2%B2", "customer_id=abc", "customer_id=" + "9" * 30):
         response = await api.client.get(f"/api/orders?{query}", headers=admin.headers)
         assert response.status == 422, query
+
+
+async def test_order_lines_show_the_products_current_name_and_image(api: Api) -> None:
+    user, admin = await api.register(), await api.admin()
+    status, order = await place(api, user, {"items": [{"product_id": 3, "quantity": 1}]})
+    assert status == 201
+    listed = await (await api.client.get("/api/orders", headers=user.headers)).json()
+    bought_as = listed[0]["items"][0]["name"]
+    assert bought_as == (await product(api, 3))["name"]
+
+    # More orders move the stock (and the catalogue's read caches) on; then the product is renamed.
+    assert (await place(api, user, {"items": [{"product_id": 3, "quantity": 1}]}))[0] == 201
+    image = "https://img.example.com/renamed.png"
+    response = await api.client.patch(
+        "/api/products/3", json={"name": "Renamed Tablet", "images": [image]}, headers=admin.headers
+    )
+    assert response.status == 200, await response.text()
+    for path in ("/api/orders", f"/api/orders/{order['id']}"):
+        body = await (await api.client.get(path, headers=user.headers)).json()
+        lines = [line for o in (body if isinstance(body, list) else [body]) for line in o["items"]]
+        assert {(line["name"], line["image"]) for line in lines} == {("Renamed Tablet", image)}, path

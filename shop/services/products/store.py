@@ -230,16 +230,22 @@ class ProductStore:
         # Counts finished writes; the read cache drops its answers whenever it moves on.
         self.generation = 0
         self.reads = ReadCache(lambda: self.generation)
+        # Names and images change only with the catalogue, not with stock: orders move the
+        # generation on all the time, this one only moves with a product's create, update
+        # or delete.
+        self.catalogue_generation = 0
         self._labels: dict[int, Label] = {}
         self._labels_generation = -1
 
-    async def _write(self, unit: Callable[[sqlite3.Connection], T]) -> T:
+    async def _write(self, unit: Callable[[sqlite3.Connection], T], *, stock_only: bool = False) -> T:
         """Every write to the catalogue: one unit of work, then the generation moves on (also
         after a rollback: cheaper to reload than to prove nothing changed)."""
         try:
             return await self.db.write(unit)
         finally:
             self.generation += 1
+            if not stock_only:
+                self.catalogue_generation += 1
 
     # -- catalogue ---------------------------------------------------------------------------
 
@@ -272,17 +278,18 @@ class ProductStore:
         found: dict[int, Product] = {}
         for start in range(0, len(wanted), _IDS_PER_STATEMENT):
             chunk = wanted[start : start + _IDS_PER_STATEMENT]
-            rows = await self.db.fetch_all(
+            chunk_rows = await self.db.fetch_all(
                 f"SELECT {_COLUMNS} FROM products WHERE id IN ({placeholders(chunk)})", chunk
             )
-            found.update((row["id"], _product(row)) for row in rows)
+            found.update((row["id"], _product(row)) for row in chunk_rows)
         return found
 
     async def labels(self, ids: Collection[int]) -> dict[int, Label]:
-        """Names and first images, from memory while the catalogue is unchanged: every order
-        list shows them, and they change only with a write."""
-        if self._labels_generation != self.generation:
-            self._labels, self._labels_generation = {}, self.generation
+        """Names and first images, from memory until a product is created, updated or
+        deleted: every order list shows them, and stock changes leave them as they are."""
+        generation = self.catalogue_generation
+        if self._labels_generation != generation:
+            self._labels, self._labels_generation = {}, generation
         known = self._labels
         missing = sorted({i for i in ids if i not in known and _valid_id(i)})
         fresh: dict[int, Label] = {}
@@ -295,7 +302,7 @@ class ProductStore:
             )
             fresh.update((row["id"], Label(row["name"], row["image"])) for row in found)
         # Kept only if no write finished meanwhile (what was loaded may predate it).
-        if known is self._labels and self._labels_generation == self.generation and len(known) < _MAX_LABELS:
+        if known is self._labels and generation == self.catalogue_generation and len(known) < _MAX_LABELS:
             known.update(fresh)
         return {i: label for i in ids if (label := fresh.get(i) or known.get(i)) is not None}
 
@@ -359,12 +366,12 @@ class ProductStore:
         """Take stock for every line or for none (one transaction); see client.ProductsClient."""
         check_reservation_id(reservation_id)
         wanted = _sum_lines(lines)
-        return await self._write(lambda conn: _reserve(conn, reservation_id, wanted, utc_now()))
+        return await self._write(lambda conn: _reserve(conn, reservation_id, wanted, utc_now()), stock_only=True)
 
     async def release(self, reservation_id: str) -> None:
         """Give back what the reservation took, once; unknown or released ids change nothing."""
         check_reservation_id(reservation_id)
-        await self._write(lambda conn: _release(conn, reservation_id, utc_now()))
+        await self._write(lambda conn: _release(conn, reservation_id, utc_now()), stock_only=True)
 
 
 # -- units of work: each runs whole on the writer's thread --------------------------------------
