@@ -2,12 +2,13 @@
 `create_app(cfg)`, with the access log on (INFO, one JSON line per request to a file) and off
 (WARNING), next to a bare aiohttp app answering the same bytes (bench/baseline.py).
 
-In-process and small enough to run on a shared machine: the server runs on its own event
-loop (uvloop, as run.py) in a thread; a blocking-socket client in the main thread keeps a few
-keep-alive connections busy. Only the server thread's CPU clock (user + system) is read, so
-the client's own work is not in the figures, while the kernel's work for the server's sockets
-is. Rounds of each scenario alternate, so a neighbour's load spreads over all of them; the
-median round is reported.
+Small enough to run on a shared machine: the apps are built and served in this process, each
+on its own event loop (uvloop, as run.py) in a thread; the load comes from a child process (a
+blocking-socket client keeping a few keep-alive connections busy), so that no Python thread of
+ours competes with the server for the GIL. Only the serving thread's CPU clock (user + system)
+is read: the client's work is not in the figures, the kernel's work for the server's sockets
+and log file is. Rounds of each scenario alternate, so a neighbour's load spreads over all of
+them; the median round is reported.
 
     python bench/gateway_cost.py                          # this checkout
     python bench/gateway_cost.py --shop-dir /tmp/before   # another one (git archive <commit>)
@@ -17,10 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -108,7 +111,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 
 
 class Client:
-    """Keep-alive connections; each round sends one request on every connection, then reads
+    """Keep-alive connections; each batch sends one request on every connection, then reads
     every answer, so the server sees several ready sockets per wake-up as under load."""
 
     def __init__(self, port: int, connections: int, request: bytes) -> None:
@@ -152,6 +155,54 @@ class Client:
         if not data:
             raise RuntimeError("the server closed the connection")
         return data
+
+
+def client_main() -> int:
+    """The child: per command line `port connections warmup count request-as-json`, connect,
+    warm up, say "warm", wait for "go", send `count` requests, say "done"."""
+    for command in sys.stdin:
+        port, connections, warmup, count, request = command.split(" ", 4)
+        client = Client(int(port), int(connections), json.loads(request).encode())
+        try:
+            client.run(int(warmup))
+            print("warm", flush=True)
+            sys.stdin.readline()
+            client.run(int(count))
+            print("done", flush=True)
+        finally:
+            client.close()
+    return 0
+
+
+class LoadProcess:
+    def __init__(self) -> None:
+        self._proc = subprocess.Popen(
+            [sys.executable, __file__, "--client"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def run(self, port: int, connections: int, count: int, request: bytes, measured: Callable[[], float]) -> float:
+        """Server CPU seconds (read with `measured`) spent on `count` requests."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        warmup = connections * 50  # caches, metric series, connections
+        self._proc.stdin.write(f"{port} {connections} {warmup} {count} {json.dumps(request.decode())}\n")
+        self._proc.stdin.flush()
+        self._expect("warm")
+        before = measured()
+        self._proc.stdin.write("go\n")
+        self._proc.stdin.flush()
+        self._expect("done")
+        return measured() - before
+
+    def _expect(self, word: str) -> None:
+        assert self._proc.stdout is not None
+        line = self._proc.stdout.readline().strip()
+        if line != word:
+            raise RuntimeError(f"the load process failed (said {line!r}, exit {self._proc.poll()})")
+
+    def close(self) -> None:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        self._proc.wait(30)
 
 
 def shop_app(data_dir: Path) -> Any:
@@ -200,21 +251,16 @@ def request_bytes(headers: str) -> bytes:
     return f"GET {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}\r\n".encode()
 
 
-def measure(scenario: Scenario, connections: int, count: int, server: Server, reconfigure: Callable[[str], None]) -> float:
+def measure(scenario: Scenario, args: argparse.Namespace, server: Server, load: LoadProcess, log_stream: Any) -> float:
     if scenario.log_level is not None:
-        reconfigure(scenario.log_level)
-    client = Client(scenario.port, connections, request_bytes(scenario.headers))
-    try:
-        client.run(connections * 50)  # warm: caches, series, connections
-        before = server.cpu_seconds()
-        client.run(count)
-        used = server.cpu_seconds() - before
-    finally:
-        client.close()
-    return used / count * 1e6
+        configure_logging(scenario.log_level, log_stream)
+    used = load.run(scenario.port, args.connections, args.requests, request_bytes(scenario.headers), server.cpu_seconds)
+    return used / args.requests * 1e6
 
 
 def main(argv: list[str]) -> int:
+    if argv == ["--client"]:
+        return client_main()
     args = parse_args(argv)
     sys.path.insert(0, str(args.shop_dir.resolve()))
     import shop
@@ -237,13 +283,14 @@ def main(argv: list[str]) -> int:
             Scenario("shop, access log on (INFO, to a file)", shop_server.port, "INFO"),
             Scenario("shop, with a token, log off", shop_server.port, "WARNING", f"Authorization: Bearer {token}\r\n"),
         ]
+        load = LoadProcess()
         try:
             for _ in range(args.rounds):
                 for scenario in scenarios:
                     server = servers["baseline" if scenario.log_level is None else "shop"]
-                    reconfigure = lambda level: configure_logging(level, log_stream)  # noqa: E731
-                    scenario.samples.append(measure(scenario, args.connections, args.requests, server, reconfigure))
+                    scenario.samples.append(measure(scenario, args, server, load, log_stream))
         finally:
+            load.close()
             configure_logging("WARNING", log_stream)
             shop_server.stop()
             baseline_server.stop()
