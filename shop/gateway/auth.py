@@ -40,6 +40,8 @@ def bearer_token(request: web.Request) -> str | None:
     if header is None:
         return None
     request[TOKEN_SENT] = True
+    if not header.isascii():  # a JWT is base64url and dots; aiohttp-jwt would fail to encode the rest
+        raise Unauthorized("The token is not a JWT.", token_sent=True)
     parts = header.strip().split()
     if len(parts) == 2 and parts[0].lower() == "bearer":
         return parts[1]

@@ -32,8 +32,9 @@ def vouched_client(request: web.Request, service_token: bytes) -> str | None:
     if sent is None:
         return None
     # A wrong credential is refused outright rather than ignored: it is a deployment fault
-    # (or a probe), and silence would hide it.
-    if not hmac.compare_digest(sent.encode(), service_token):
+    # (or a probe), and silence would hide it. aiohttp hands on header bytes that are not
+    # UTF-8 as surrogates; encoded back the same way they compare unequal instead of failing.
+    if not hmac.compare_digest(sent.encode(errors="surrogateescape"), service_token):
         raise Unauthorized("The service credential is wrong.")
     address = _client_address(request.headers.get(FORWARDED_FOR_HEADER)) or (request.remote or "")
     request[FORWARDED_FOR] = address
