@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -22,8 +22,9 @@ from shop.errors import TooManyRequests
 from shop.gateway.context import Caller
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+# A named tuple rather than a dataclass: one is made on every API request, and a tuple is
+# several times cheaper to make.
+class Decision(NamedTuple):
     allowed: bool
     limit: int
     remaining: int
