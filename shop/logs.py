@@ -69,8 +69,8 @@ class JsonLines:
     would reach is a plain stream or file handler with JsonFormatter and no filter, the line
     goes to their streams directly (a LogRecord, its `extra` attributes and the formatter
     cost several times the line itself). Any other configuration (a filter, a rotating file,
-    pytest's capture) gets a LogRecord through `logger.info`, as before. The configuration
-    is read on every line, so a change to it applies at once."""
+    pytest's capture) gets a LogRecord through `logger.info` like any other line. The
+    configuration is read on every line, so a change to it applies at once."""
 
     _PLAIN = (logging.StreamHandler, logging.FileHandler)  # exactly these: subclasses emit their own way
 
