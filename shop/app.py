@@ -1,4 +1,4 @@
-"""create_app(cfg): the root application — gateway middlewares, operations routes, and the
+"""create_app(cfg): the root application — the gateway middleware, operations routes, and the
 services this process runs, each mounted as a sub-app with its own database."""
 
 from __future__ import annotations
@@ -12,14 +12,10 @@ from pathlib import Path
 from aiohttp import web
 
 from shop.config import ShopConfig
-from shop.gateway.access import access_middleware, add_response_headers
-from shop.gateway.auth import jwt_middlewares
-from shop.gateway.bodies import body_limit_middleware
+from shop.gateway.access import add_response_headers
 from shop.gateway.cors import enable_cors
-from shop.gateway.errors import error_middleware
-from shop.gateway.forwarded import forwarded_middleware
+from shop.gateway.middleware import gateway_middleware
 from shop.gateway.proxy import Forwarder
-from shop.gateway.ratelimit import add_rate_limit_headers, rate_limit_middleware
 from shop.metrics import Metrics
 from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
 from shop.openapi.routes import setup_docs
@@ -105,23 +101,12 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     registry = Registry(cfg.internal.service_token, cfg.gateway.upstream_timeout_seconds)
     metrics = Metrics()
 
-    app = web.Application(
-        middlewares=[
-            access_middleware(metrics),
-            error_middleware,
-            forwarded_middleware(cfg.internal.service_token),
-            body_limit_middleware(cfg.gateway.max_body_bytes),
-            *jwt_middlewares(cfg.auth.jwt_secret, cfg.auth.issuer),
-            rate_limit_middleware(cfg.gateway),
-        ],
-        client_max_size=cfg.gateway.max_body_bytes,
-    )
+    app = web.Application(middlewares=[gateway_middleware(cfg, metrics)], client_max_size=cfg.gateway.max_body_bytes)
     app[CONFIG] = cfg
     app[REGISTRY] = registry
     app[METRICS] = metrics
     app[READINESS_CHECKS] = {}
     app.on_response_prepare.append(add_response_headers)
-    app.on_response_prepare.append(add_rate_limit_headers)
     bus = create_bus(cfg.bus)
     app[BUS] = bus
     app.add_routes(ops_routes)

@@ -1,12 +1,19 @@
-"""Logs never carry a token, even when a client sends a request aiohttp cannot parse."""
+"""Logs never carry a token, even when a client sends a request aiohttp cannot parse; lines
+written straight to a stream are the lines the formatter writes, under the same configuration."""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import itertools
+import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
-from shop.logs import quiet_noisy_loggers
+import pytest
+
+from shop.logs import JsonFormatter, JsonLines, json_line, quiet_noisy_loggers, timestamp
 from tests.processes import start_shop
 
 
@@ -33,3 +40,87 @@ def test_the_redaction_filter_is_installed_once() -> None:
     server = logging.getLogger("aiohttp.server")
     assert len([f for f in server.filters if type(f).__name__ == "RedactMalformedRequests"]) == 1
 
+
+
+def lines_logger() -> tuple[logging.Logger, io.StringIO]:
+    """A logger of its own writing JSON lines to a string, and nowhere else, as in a
+    deployment. Made in the test itself: pytest adds its capture to every non-propagating
+    logger when a test starts, and that would be one handler more."""
+    logger = logging.getLogger(f"shop.test.lines.{next(_names)}")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger, stream
+
+
+_names = itertools.count()
+FIELDS: dict[str, object] = {
+    "request_id": "f" * 32,
+    "method": "GET",
+    "path": "/api/products/1",
+    "status": 200,
+    "duration_ms": 0.42,
+    "caller_id": None,
+    "remote": "127.0.0.1",
+}
+
+
+def without_ts(line: str) -> dict[str, object]:
+    entry = json.loads(line)
+    assert isinstance(entry.pop("ts"), str)
+    return entry
+
+
+def test_a_direct_line_is_the_line_the_formatter_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    logger, stream = lines_logger()
+    formatted = JsonFormatter().format(
+        logger.makeRecord(logger.name, logging.INFO, __file__, 1, "request", (), None, extra=dict(FIELDS))
+    )
+    monkeypatch.setattr(logger, "makeRecord", None)  # written without a LogRecord
+    JsonLines(logger, "request").info(dict(FIELDS))
+    written = stream.getvalue()
+    assert written.endswith("\n") and written.count("\n") == 1
+    # Byte for byte but the time: the same keys, in the same order, the same encoding.
+    assert list(json.loads(written)) == list(json.loads(formatted))
+    assert written.split(",", 1)[1] == formatted.split(",", 1)[1] + "\n"
+    assert without_ts(written) == {"level": "info", "logger": logger.name, "msg": "request", **FIELDS}
+
+
+def test_direct_lines_follow_the_level_and_the_handlers_level() -> None:
+    logger, stream = lines_logger()
+    lines = JsonLines(logger, "request")
+    logger.setLevel(logging.WARNING)
+    assert not lines.enabled()
+    logger.setLevel(logging.INFO)
+    assert lines.enabled()
+    logger.handlers[0].setLevel(logging.WARNING)
+    lines.info(dict(FIELDS))
+    assert stream.getvalue() == ""
+
+
+def test_any_other_configuration_gets_a_log_record() -> None:
+    logger, stream = lines_logger()
+    seen: list[logging.LogRecord] = []
+
+    def keep(record: logging.LogRecord) -> bool:
+        seen.append(record)
+        return record.__dict__["status"] != 500
+
+    logger.handlers[0].addFilter(keep)
+    lines = JsonLines(logger, "request")
+    lines.info(dict(FIELDS))
+    lines.info({**FIELDS, "status": 500})
+    assert [record.__dict__["status"] for record in seen] == [200, 500]
+    assert [without_ts(line)["status"] for line in stream.getvalue().splitlines()] == [200]
+
+
+@pytest.mark.parametrize("created", [0.0, 1.9999996, 1764547200.1234, 1764547200.9995, 1764547259.99999])
+def test_timestamps_are_what_datetime_writes(created: float) -> None:
+    assert timestamp(created) == datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")
+
+
+def test_what_orjson_refuses_is_still_logged() -> None:
+    assert json.loads(json_line({"big": 2**70, "odd": "\ud800"})) == {"big": 2**70, "odd": "\ud800"}

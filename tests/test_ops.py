@@ -88,3 +88,23 @@ async def test_metrics_on_loopback_is_prometheus_text(api: Api) -> None:
     assert 'shop_http_requests_total{method="GET",route="/health",status="200"}' in text
     assert 'route="/api/customers/me",status="401"' in text
     assert "shop_http_request_duration_seconds_bucket" in text
+
+
+async def test_metrics_count_every_request_by_route_and_status(api: Api) -> None:
+    for path in ("/api/products/1", "/api/products/2", "/api/products/999999"):
+        await api.client.get(path)
+    text = await (await api.client.get("/metrics")).text()
+    samples = dict(line.rsplit(" ", 1) for line in text.splitlines() if line and not line.startswith("#"))
+    route = 'method="GET",route="/api/products/{product_id}"'
+    assert float(samples[f'shop_http_requests_total{{{route},status="200"}}']) == 2
+    assert float(samples[f'shop_http_requests_total{{{route},status="404"}}']) == 1
+    assert float(samples[f"shop_http_request_duration_seconds_count{{{route}}}"]) == 3
+    assert float(samples[f'shop_http_request_duration_seconds_bucket{{le="+Inf",{route}}}']) == 3
+    buckets = [
+        float(value)
+        for name, value in samples.items()
+        if name.startswith("shop_http_request_duration_seconds_bucket") and route in name
+    ]
+    assert buckets == sorted(buckets) and len(buckets) == 13  # cumulative, twelve bounds and +Inf
+    assert 0 < float(samples[f"shop_http_request_duration_seconds_sum{{{route}}}"]) < 30
+    assert f"shop_http_requests_created{{{route},status=\"200\"}}" in samples

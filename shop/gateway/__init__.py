@@ -1,1 +1,2 @@
-"""The gateway: middlewares every request passes through, in the order `middlewares()` lists."""
+"""The gateway: the one middleware every request passes through (middleware.py), the one
+response hook (access.py), and the pieces they are made of."""

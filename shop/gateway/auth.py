@@ -1,8 +1,10 @@
-"""JWT verification: aiohttp-jwt decodes and checks the signature, then our claims
-middleware insists on the claims the contract requires and sets the typed caller.
+"""JWT verification: aiohttp-jwt decodes and checks the signature, then `caller_from_claims`
+insists on the claims the contract requires and sets the typed caller.
 
-Tokens come only from the Authorization header, as `Bearer <token>` or as the bare token
-the original clients sent; never from the URL.
+It runs only for a request that sent a token to a route that reads one: the gateway's fast
+path (no Authorization header, a public route, a preflight) does no JWT work at all. Tokens
+come only from the Authorization header, as `Bearer <token>` or as the bare token the
+original clients sent; never from the URL.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ _ROLES = {"customer", "admin"}
 REQUIRED_CLAIMS = ("sub", "email", "role", "iat", "exp", "iss", "jti")
 
 # Public routes where a stale token must not get in the way (logging in again, probes).
-PUBLIC_PATHS = (
-    r"^/api/auth/login$",
-    r"^/api/auth/register$",
-    r"^/health$",
-    r"^/ready$",
-    r"^/internal/",  # service-to-service routes carry their own credential instead
-)
+PUBLIC_PATHS = frozenset({"/api/auth/login", "/api/auth/register", "/health", "/ready"})
+INTERNAL_PREFIX = "/internal/"  # service-to-service routes carry their own credential instead
+
+
+def reads_token(request: web.Request) -> bool:
+    """Whether the request's token, if it sent one, is to be verified."""
+    return not (
+        request.method == "OPTIONS" or request.path in PUBLIC_PATHS or request.path.startswith(INTERNAL_PREFIX)
+    )
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -36,6 +40,8 @@ def bearer_token(request: web.Request) -> str | None:
     if header is None:
         return None
     request[TOKEN_SENT] = True
+    if not header.isascii():  # a JWT is base64url and dots; aiohttp-jwt would fail to encode the rest
+        raise Unauthorized("The token is not a JWT.", token_sent=True)
     parts = header.strip().split()
     if len(parts) == 2 and parts[0].lower() == "bearer":
         return parts[1]
@@ -44,25 +50,30 @@ def bearer_token(request: web.Request) -> str | None:
     raise Unauthorized("The Authorization header must be 'Bearer <token>'.", token_sent=True)
 
 
-def jwt_middlewares(secret: str, issuer: str) -> list[Any]:
-    decode = JWTMiddleware(
-        secret,
-        request_property=_PAYLOAD_KEY,
-        credentials_required=False,  # handlers decide; public routes need no token
-        whitelist=PUBLIC_PATHS,
-        token_getter=bearer_token,
-        algorithms=[ALGORITHM],
-        issuer=issuer,
-    )
+class TokenCheck:
+    """aiohttp-jwt's middleware, run around the rest of a request that sent a token."""
 
-    @web.middleware
-    async def claims(request: web.Request, handler: Handler) -> web.StreamResponse:
-        payload = request.get(_PAYLOAD_KEY)  # type: ignore[call-overload]
-        if payload is not None:
-            request[CALLER] = caller_from_claims(payload)
-        return await handler(request)
+    def __init__(self, secret: str, issuer: str) -> None:
+        self._decode = JWTMiddleware(
+            secret,
+            request_property=_PAYLOAD_KEY,
+            credentials_required=False,  # only called with a token; handlers decide the rest
+            token_getter=bearer_token,  # a bare token too, and a malformed header is a 401
+            algorithms=[ALGORITHM],
+            issuer=issuer,
+        )
 
-    return [decode, claims]
+    async def around(self, request: web.Request, then: Handler) -> web.StreamResponse:
+        """Verify the token (aiohttp-jwt raises HTTPUnauthorized for a bad one), set the
+        caller from its claims, then `then`."""
+
+        async def with_caller(request: web.Request) -> web.StreamResponse:
+            payload = request.get(_PAYLOAD_KEY)  # type: ignore[call-overload]
+            if payload is not None:
+                request[CALLER] = caller_from_claims(payload)
+            return await then(request)
+
+        return await self._decode(request, with_caller)  # type: ignore[no-any-return]
 
 
 def caller_from_claims(payload: dict[str, Any]) -> Caller:

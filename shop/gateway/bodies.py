@@ -6,7 +6,6 @@ import json
 from typing import Any, TypeVar
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from shop.errors import BadRequest, FieldError, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
@@ -16,18 +15,15 @@ _WITH_BODY = {"POST", "PUT", "PATCH"}
 M = TypeVar("M")
 
 
-def body_limit_middleware(max_body_bytes: int) -> Any:
-    @web.middleware
-    async def body_limits(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method in _WITH_BODY:
-            length = request.content_length
-            if length is not None and length > max_body_bytes:
-                raise PayloadTooLarge(f"The request body is larger than {max_body_bytes} bytes.")
-            if (length or request.headers.get("Transfer-Encoding")) and not _is_json(request):
-                raise UnsupportedMediaType("The request body must be JSON (application/json).")
-        return await handler(request)
-
-    return body_limits
+def check_body(request: web.Request, max_body_bytes: int) -> None:
+    """Refuse a body by its headers, before anything reads it: too large by its
+    Content-Length (413; a chunked one is measured as it is read), or not JSON (415)."""
+    if request.method in _WITH_BODY:
+        length = request.content_length
+        if length is not None and length > max_body_bytes:
+            raise PayloadTooLarge(f"The request body is larger than {max_body_bytes} bytes.")
+        if (length or request.headers.get("Transfer-Encoding")) and not _is_json(request):
+            raise UnsupportedMediaType("The request body must be JSON (application/json).")
 
 
 def _is_json(request: web.Request) -> bool:

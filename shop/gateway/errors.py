@@ -1,14 +1,12 @@
-"""The one error middleware: domain errors and aiohttp's own HTTP errors become problem
-documents by one table; anything unexpected is logged once with its request id and becomes
-a bare 500 that reveals nothing."""
+"""Error mapping for the gateway's middleware: domain errors and aiohttp's own HTTP errors
+become problem documents by one table; anything unexpected is logged once with its request
+id and becomes a bare 500 that reveals nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from shop import errors
 from shop.gateway.context import TOKEN_SENT, request_id
@@ -89,20 +87,12 @@ def http_error_response(request: web.Request, exc: web.HTTPException) -> web.Res
     return problem_response(status, detail, request_id=request_id(request), headers=headers)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except errors.ShopError as error:
+def error_response(request: web.Request, error: Exception) -> web.Response:
+    """The answer to an exception a handler raised: a domain error or aiohttp's own HTTP
+    error (4xx, 5xx) by the table; anything else logged here and a bare 500."""
+    if isinstance(error, errors.ShopError):
         return shop_error_response(request, error)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return http_error_response(request, exc)
-    except (asyncio.CancelledError, ConnectionResetError):
-        raise
-    except Exception:
-        log.exception("unhandled error", extra={"request_id": request_id(request)})
-        return problem_response(
-            500, "Something went wrong on our side.", request_id=request_id(request)
-        )
+    if isinstance(error, web.HTTPException):
+        return http_error_response(request, error)
+    log.error("unhandled error", exc_info=error, extra={"request_id": request_id(request)})
+    return problem_response(500, "Something went wrong on our side.", request_id=request_id(request))

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from shop.errors import Unauthorized
 from shop.registry import SERVICE_TOKEN_HEADER
@@ -27,23 +25,20 @@ FORWARDED_FOR_HEADER = "X-Forwarded-For"
 FORWARDED_FOR = web.RequestKey("forwarded_for", str)
 
 
-def forwarded_middleware(service_token: str) -> Any:
-    expected = service_token.encode()
-
-    @web.middleware
-    async def forwarded(request: web.Request, handler: Handler) -> web.StreamResponse:
-        sent = request.headers.get(SERVICE_TOKEN_HEADER)
-        if sent is not None:
-            # A wrong credential is refused outright rather than ignored: it is a deployment
-            # fault (or a probe), and silence would hide it.
-            if not hmac.compare_digest(sent.encode(), expected):
-                raise Unauthorized("The service credential is wrong.")
-            request[FORWARDED_FOR] = _client_address(request.headers.get(FORWARDED_FOR_HEADER)) or (
-                request.remote or ""
-            )
-        return await handler(request)
-
-    return forwarded
+def vouched_client(request: web.Request, service_token: bytes) -> str | None:
+    """For a request carrying the service credential, the client address it vouches for
+    (kept on the request for `client_address` and `is_forwarded`); None for any other."""
+    sent = request.headers.get(SERVICE_TOKEN_HEADER)
+    if sent is None:
+        return None
+    # A wrong credential is refused outright rather than ignored: it is a deployment fault
+    # (or a probe), and silence would hide it. aiohttp hands on header bytes that are not
+    # UTF-8 as surrogates; encoded back the same way they compare unequal instead of failing.
+    if not hmac.compare_digest(sent.encode(errors="surrogateescape"), service_token):
+        raise Unauthorized("The service credential is wrong.")
+    address = _client_address(request.headers.get(FORWARDED_FOR_HEADER)) or (request.remote or "")
+    request[FORWARDED_FOR] = address
+    return address
 
 
 def _client_address(header: str | None) -> str | None:

@@ -6,7 +6,7 @@ So the gateway answers 404 and 405 exactly where the service would, serves CORS 
 itself, documents the same operations, and can reach nothing on the remote but its public
 routes: /internal is never forwarded.
 
-The request passes the gateway's middlewares first (request id, body limits, JWT, rate
+The request passes the gateway's middleware first (request id, body limits, JWT, rate
 limit), then goes upstream with the service credential and the client's address, its body
 streamed. The answer is streamed back; Server-Sent Events without any read timeout, since
 a quiet stream is a healthy one. A remote that refuses the connection gives 503 (and is

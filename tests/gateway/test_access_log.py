@@ -3,8 +3,10 @@ and never a password, a token or a hash anywhere in the logs."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -80,3 +82,51 @@ async def test_log_lines_are_single_line_json(api: Api, caplog: pytest.LogCaptur
         text = formatter.format(record)
         assert "\n" not in text
         json.loads(text)
+
+
+@pytest.fixture
+def access_logger() -> Iterator[logging.Logger]:
+    logger = logging.getLogger("shop.access")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield logger
+    logger.handlers[:], level, logger.propagate = saved
+    logger.setLevel(level)
+
+
+def write_to_string(logger: logging.Logger) -> io.StringIO:
+    """`logger` configured as a deployment configures it (a plain stream handler with
+    JsonFormatter and nothing else), so its lines go out without a LogRecord. Called in the
+    test itself: pytest adds its capture to non-propagating loggers when a test starts."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return stream
+
+
+async def test_direct_lines_carry_the_contract_fields(
+    api: Api, access_logger: logging.Logger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = write_to_string(access_logger)
+    monkeypatch.setattr(access_logger, "makeRecord", None)  # every line goes straight to the stream
+    user = await api.register(password=PASSWORD)
+    responses = [
+        await api.client.get("/api/products/1"),  # no token: the fast path
+        await api.client.get("/api/auth/me", headers={"Authorization": user.token}),
+        await api.client.get("/api/products/999999?q=secret-term", headers=user.headers),
+        await api.client.get("/api/auth/me", headers={"Authorization": user.token + "x"}),
+    ]
+    written = stream.getvalue()
+    access = [json.loads(line) for line in written.splitlines()][1:]  # after the registration's
+    assert len(access) == len(responses)
+    for line, response in zip(access, responses, strict=True):
+        assert line["request_id"] == response.headers["X-Request-ID"]
+        assert (line["method"], line["path"], line["status"]) == ("GET", response.url.path, response.status)
+        assert line["logger"] == "shop.access" and line["level"] == "info" and line["msg"] == "request"
+        assert line["remote"] == "127.0.0.1" and line["duration_ms"] >= 0 and line["ts"]
+    assert [line["caller_id"] for line in access] == [None, user.id, user.id, None]
+    assert [line["status"] for line in access] == [200, 200, 404, 401]
+    for secret in (PASSWORD, user.token, "secret-term", "$argon2"):
+        assert secret not in written

@@ -103,3 +103,13 @@ async def test_origins_come_from_configuration(make_api: MakeApi) -> None:
     assert allowed.headers["Access-Control-Allow-Origin"] == "https://shop.example"
     default = await api.client.options("/api/auth/login", headers=preflight_headers(ALLOWED, "POST"))
     assert "Access-Control-Allow-Origin" not in default.headers
+
+
+async def test_a_request_without_origin_gets_no_cors_headers(api: Api) -> None:
+    user = await api.register()
+    for response in (
+        await api.client.get("/api/auth/me", headers=user.headers),
+        await api.client.get("/api/customers/me"),
+        await api.client.get("/health"),
+    ):
+        assert not [name for name in response.headers if name.lower().startswith("access-control-")]

@@ -3,6 +3,7 @@ credential, and does not rate-limit what the gateway forwarded (the gateway did)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -61,3 +62,20 @@ async def test_the_access_log_names_the_client_the_gateway_vouched_for(
         await products.get("/api/products", headers={SERVICE_TOKEN_HEADER: SERVICE_TOKEN, "X-Forwarded-For": "evil"})
     remotes = [record.remote for record in caplog.records if record.name == "shop.access"]  # type: ignore[attr-defined]
     assert remotes == ["10.1.2.3", "127.0.0.1", "127.0.0.1"], json.dumps(remotes)
+
+
+@pytest.mark.parametrize("header", [SERVICE_TOKEN_HEADER, "Authorization"])
+async def test_a_credential_that_is_not_utf8_is_a_401_not_a_500(products: TestClient, header: str) -> None:
+    # Raw bytes: a client library would refuse to send them.
+    reader, writer = await asyncio.open_connection("127.0.0.1", products.port)
+    writer.write(
+        b"GET /api/products/1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        + header.encode()
+        + b": Bearer \xff\xfe-not-utf8\r\n\r\n"
+    )
+    await writer.drain()
+    answer = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+    assert b"application/problem+json" in answer

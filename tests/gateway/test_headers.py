@@ -54,3 +54,30 @@ async def test_json_responses_say_utf8_json(api: Api) -> None:
     response = await api.client.get("/api/auth/me", headers=user.headers)
     assert response.content_type == "application/json"
     assert response.charset in (None, "utf-8")
+
+
+RATE_LIMIT = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+
+
+async def test_the_fast_path_sets_every_header(api: Api) -> None:
+    # No token, a public route: the gateway does no JWT work, and still owes every header.
+    response = await api.client.get("/api/products/1", headers={"X-Request-ID": "fast-1"})
+    assert response.status == 200
+    assert_security_headers(response)
+    assert response.headers["X-Request-ID"] == "fast-1"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert all(name in response.headers for name in RATE_LIMIT)
+    assert "WWW-Authenticate" not in response.headers
+
+
+async def test_an_event_stream_carries_the_headers(api: Api) -> None:
+    # Streamed: its headers go out before the handler returns, so the middleware cannot set them.
+    user = await api.register()
+    async with api.client.get(
+        "/api/orders/events", headers={**user.headers, "X-Request-ID": "stream-1"}
+    ) as response:
+        assert response.status == 200 and response.content_type == "text/event-stream"
+        assert_security_headers(response)
+        assert response.headers["X-Request-ID"] == "stream-1"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert all(name in response.headers for name in RATE_LIMIT)
