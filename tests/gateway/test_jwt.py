@@ -3,6 +3,7 @@ the invalid_token challenge, and a token is only ever taken from the Authorizati
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -152,3 +153,23 @@ async def test_probes_ignore_a_bad_token(api: Api, path: str) -> None:
     # Public routes never look at the token: a stale one in a shared client cannot fail them.
     response = await api.client.get(path, headers={"Authorization": "Bearer not.a.jwt"})
     assert response.status == 200
+
+
+async def test_a_token_verified_before_is_refused_once_it_expires(api: Api, user: User) -> None:
+    # The gateway remembers verified tokens; their expiry must still be checked every time.
+    expires_at = int(time.time()) + 2
+    token = sign(claims_for(user, exp=expires_at))
+    for _ in range(2):  # verified, then remembered
+        response = await api.client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        assert response.status == 200
+    await asyncio.sleep(expires_at - time.time() + 0.05)  # waiting for the clock itself
+    await assert_rejected(api, f"Bearer {token}")
+
+
+async def test_a_remembered_token_is_not_a_key_to_a_forged_one(api: Api, user: User) -> None:
+    good = sign(claims_for(user))
+    response = await api.client.get("/api/auth/me", headers={"Authorization": f"Bearer {good}"})
+    assert response.status == 200
+    header, payload, signature = good.split(".")
+    admin_claims = _b64(json.dumps(claims_for(user, role="admin")).encode())
+    await assert_rejected(api, f"Bearer {header}.{admin_claims}.{signature}")
