@@ -7,6 +7,7 @@ the fields the contract names.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import logging
@@ -48,6 +49,26 @@ def json_line(entry: Mapping[str, object]) -> str:
         return json.dumps(entry, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
+def json_bytes(entry: Mapping[str, object]) -> bytes:
+    """The same line as UTF-8 bytes; in the standard library's way, with ASCII escapes, so
+    that a lone surrogate stays representable."""
+    try:
+        return orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(entry, default=str, separators=(",", ":")).encode()
+
+
+def _write(handler: logging.StreamHandler[Any], line: bytes) -> None:
+    """One line, through the stream's byte buffer when it has a UTF-8 one: sys.stderr is
+    line-buffered, and its text layer would make every line a system call of its own."""
+    stream = handler.stream
+    buffer = getattr(stream, "buffer", None)
+    if buffer is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8":
+        buffer.write(line + handler.terminator.encode())
+    else:
+        stream.write(line.decode() + handler.terminator)
+
+
 def timestamp(created: float) -> str:
     """RFC 3339 UTC to the millisecond, as datetime's isoformat(timespec="milliseconds")
     writes it; the date and time of day are formatted once per second, not per line."""
@@ -77,6 +98,7 @@ class JsonLines:
     def __init__(self, logger: logging.Logger, msg: str) -> None:
         self._logger = logger
         self._msg = msg
+        self._unflushed: set[logging.StreamHandler[Any]] = set()  # written to, flush pending
 
     def enabled(self) -> bool:
         return self._logger.isEnabledFor(logging.INFO)
@@ -94,16 +116,45 @@ class JsonLines:
             "msg": self._msg,
         }
         entry.update(fields)
-        line = json_line(entry)
+        line = json_bytes(entry)
         for handler in handlers:
             try:
                 with handler.lock:  # type: ignore[union-attr]  # always set by Handler.__init__
-                    handler.stream.write(line + handler.terminator)
-                    handler.stream.flush()
+                    _write(handler, line)
             except Exception:
-                # As StreamHandler.emit: report on stderr (logging.raiseExceptions), carry on.
-                record = logging.LogRecord(self._logger.name, logging.INFO, "", 0, self._msg, (), None)
-                handler.handleError(record)
+                self._failed(handler)
+            else:
+                self._flush_soon(handler)
+
+    def _flush_soon(self, handler: logging.StreamHandler[Any]) -> None:
+        """The lines a turn of the event loop wrote go out in one write at its end, not one
+        write (a system call) each: under load a turn finishes many requests. A kill -9
+        loses at most the lines of the turn it interrupts."""
+        if handler in self._unflushed:
+            return
+        try:
+            asyncio.get_running_loop().call_soon(self._flush)
+        except RuntimeError:  # no loop here (a thread, a script): flush now
+            self._flush_handler(handler)
+            return
+        self._unflushed.add(handler)
+
+    def _flush(self) -> None:
+        handlers, self._unflushed = self._unflushed, set()
+        for handler in handlers:
+            self._flush_handler(handler)
+
+    def _flush_handler(self, handler: logging.StreamHandler[Any]) -> None:
+        try:
+            with handler.lock:  # type: ignore[union-attr]
+                handler.stream.flush()
+        except Exception:
+            self._failed(handler)
+
+    def _failed(self, handler: logging.Handler) -> None:
+        # As StreamHandler.emit: report on stderr (logging.raiseExceptions), carry on.
+        record = logging.LogRecord(self._logger.name, logging.INFO, "", 0, self._msg, (), None)
+        handler.handleError(record)
 
     def _plain_handlers(self) -> list[logging.StreamHandler[Any]] | None:
         """The handlers an INFO record of the logger reaches (as Logger.callHandlers finds

@@ -124,3 +124,30 @@ def test_timestamps_are_what_datetime_writes(created: float) -> None:
 
 def test_what_orjson_refuses_is_still_logged() -> None:
     assert json.loads(json_line({"big": 2**70, "odd": "\ud800"})) == {"big": 2**70, "odd": "\ud800"}
+
+
+async def test_direct_lines_go_out_once_per_loop_turn_in_order_with_other_lines(tmp_path: Path) -> None:
+    # sys.stderr is line-buffered: a file with a UTF-8 byte buffer stands in for it here.
+    path = tmp_path / "shop.log"
+    logger = logging.getLogger(f"shop.test.lines.{next(_names)}")
+    stream = open(path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed below
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        lines = JsonLines(logger, "request")
+        lines.info({**FIELDS, "status": 201})
+        lines.info({**FIELDS, "status": 202})
+        assert path.read_text() == ""  # held for the end of this turn of the loop
+        await asyncio.sleep(0)
+        assert [json.loads(line)["status"] for line in path.read_text().splitlines()] == [201, 202]
+        lines.info({**FIELDS, "status": 203})
+        logger.warning("a line through logging", extra={"status": 500})  # flushes what is held first
+        lines.info({**FIELDS, "status": 204})
+        await asyncio.sleep(0)
+        assert [json.loads(line)["status"] for line in path.read_text().splitlines()] == [201, 202, 203, 500, 204]
+    finally:
+        logger.removeHandler(handler)
+        stream.close()

@@ -1,8 +1,10 @@
 """Password hashing with argon2id, off the event loop.
 
-A dedicated pool as wide as the machine: each hash takes `[auth] argon2_memory_kib` (64 MiB
-by default) and a core for tens of milliseconds, so more threads would only add memory, not
-speed.
+A dedicated pool, as wide as the machine's cores divided by the lanes of one hash: argon2
+runs a hash's `argon2_parallelism` lanes on threads of its own, so one hash at a time already
+keeps that many cores busy, and each hash in flight holds `[auth] argon2_memory_kib` (64 MiB by
+default). On two cores with four lanes that is one hash at a time: more would add memory (the
+shop's peak), not speed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 class PasswordHashing:
     def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
-        self._pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="argon2")
+        workers = max(1, (os.cpu_count() or 2) // parallelism)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
         # Verified when an email is unknown, so that answer takes as long as a wrong password.
         self._dummy_hash = self._hasher.hash("not-a-real-password")
 
