@@ -91,7 +91,8 @@ class JsonLines:
     goes to their streams directly (a LogRecord, its `extra` attributes and the formatter
     cost several times the line itself). Any other configuration (a filter, a rotating file,
     pytest's capture) gets a LogRecord through `logger.info` like any other line. The
-    configuration is read on every line, so a change to it applies at once."""
+    configuration is read at the first line of each turn of the event loop, so a change to
+    it applies from the next turn on."""
 
     _PLAIN = (logging.StreamHandler, logging.FileHandler)  # exactly these: subclasses emit their own way
 
@@ -99,24 +100,25 @@ class JsonLines:
         self._logger = logger
         self._msg = msg
         self._unflushed: set[logging.StreamHandler[Any]] = set()  # written to, flush pending
+        self._turn_handlers: list[logging.StreamHandler[Any]] = []  # found for this turn's lines
+        # What follows the time in every line, as JsonFormatter orders it: level, logger, msg.
+        constant = orjson.dumps({"level": "info", "logger": logger.name, "msg": msg})
+        self._after_time = b'",' + constant[1:-1] + b","
 
     def enabled(self) -> bool:
         return self._logger.isEnabledFor(logging.INFO)
 
     def info(self, fields: dict[str, object]) -> None:
         """Log one line (the caller checked `enabled()`, so as not to gather the fields)."""
-        handlers = self._plain_handlers()
+        # A flush is pending only within the turn that wrote a line: same turn, same handlers.
+        handlers = self._turn_handlers if self._unflushed else self._plain_handlers()
         if handlers is None:
             self._logger.info(self._msg, extra=fields)
             return
-        entry: dict[str, object] = {
-            "ts": timestamp(time.time()),
-            "level": "info",
-            "logger": self._logger.name,
-            "msg": self._msg,
-        }
-        entry.update(fields)
-        line = json_bytes(entry)
+        self._turn_handlers = handlers
+        rest = json_bytes(fields)[1:]  # the fields' members and the closing brace
+        after_time = self._after_time if rest != b"}" else self._after_time[:-1]
+        line = b'{"ts":"' + timestamp(time.time()).encode() + after_time + rest
         for handler in handlers:
             try:
                 with handler.lock:  # type: ignore[union-attr]  # always set by Handler.__init__

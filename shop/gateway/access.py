@@ -39,15 +39,15 @@ class AccessLog:
     def enabled(self) -> bool:
         return self._lines.enabled()
 
-    def write(self, request: web.Request, status: int, seconds: float, remote: str | None) -> None:
+    def write(self, request: web.Request, request_id: str, status: int, seconds: float, remote: str | None) -> None:
         caller = request.get(CALLER)
         self._lines.info(
             {
-                "request_id": request.get(REQUEST_ID),
+                "request_id": request_id,
                 "method": request.method,
                 "path": request.path,  # never the query string: it may hold search terms
                 "status": status,
-                "duration_ms": round(seconds * 1000, 2),
+                "duration_ms": round(seconds * 100_000) / 100,  # round(x, 2) costs a decimal conversion
                 "caller_id": caller.user_id if caller else None,
                 "remote": remote,
             }

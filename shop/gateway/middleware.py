@@ -41,7 +41,7 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
     @web.middleware
     async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
-        request[REQUEST_ID] = incoming_or_new_request_id(request)
+        request[REQUEST_ID] = request_id = incoming_or_new_request_id(request)
         remote = request.remote
         status = 500  # what the log says if the handler is cancelled or the client goes away
         try:
@@ -76,6 +76,6 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
             elapsed = time.perf_counter() - started
             metrics.observe(request, status, elapsed)
             if access.enabled():  # at WARNING, not even the fields are gathered
-                access.write(request, status, elapsed, remote)
+                access.write(request, request_id, status, elapsed, remote)
 
     return gateway
