@@ -260,3 +260,20 @@ async def test_order_lines_show_the_products_current_name_and_image(api: Api) ->
         body = await (await api.client.get(path, headers=user.headers)).json()
         lines = [line for o in (body if isinstance(body, list) else [body]) for line in o["items"]]
         assert {(line["name"], line["image"]) for line in lines} == {("Renamed Tablet", image)}, path
+
+
+async def test_a_listed_page_shows_every_change_made_after_it_was_read(api: Api) -> None:
+    user = await api.register()
+
+    async def listed() -> list[tuple[int, str]]:
+        response = await api.client.get("/api/orders", headers=user.headers)
+        assert response.status == 200
+        return [(order["id"], order["status"]) for order in await response.json()]
+
+    _, first = await place(api, user, {"items": [{"product_id": 2, "quantity": 1}]})
+    assert await listed() == await listed() == [(first["id"], "Created")]  # read twice: kept
+    _, second = await place(api, user, {"items": [{"product_id": 2, "quantity": 1}]})
+    assert await listed() == [(second["id"], "Created"), (first["id"], "Created")]
+    response = await api.client.post(f"/api/orders/{first['id']}/cancel", headers=user.headers)
+    assert response.status == 200
+    assert await listed() == [(second["id"], "Created"), (first["id"], "Cancelled")]

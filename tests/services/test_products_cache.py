@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from shop.services.products.cache import Answer, ReadCache
+from shop.readcache import Answer, ReadCache
 from tests.conftest import Api, MakeApi
 
 

@@ -8,9 +8,10 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable
 
 from shop.errors import Conflict, FieldError, NotFound, ShopError, ValidationFailed
+from shop.readcache import Answer, ReadCache
 from shop.registry import Registry
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.models import Order, OrderCreate
@@ -40,6 +41,9 @@ class Orders:
         self.registry = registry
         self.broadcaster = broadcaster
         self._on_outbox_write = on_outbox_write
+        # Order lists as answered: dropped when an order changes or a product's name or
+        # image may have (lines show the current ones).
+        self.lists = ReadCache(self._lists_generation)
         # Serialises requests that share an Idempotency-Key in this process, so a double
         # click does not even reserve stock twice. The database's primary key is the guarantee.
         self._key_locks: dict[tuple[int, str], asyncio.Lock] = {}
@@ -67,6 +71,16 @@ class Orders:
         finally:
             if not lock.locked():
                 self._key_locks.pop(lock_key, None)
+
+    async def list_answer(self, key: Hashable, load: Callable[[], Awaitable[Answer]]) -> Answer:
+        """An order list from the read cache, or `load`ed; never kept while the products'
+        labels cannot be versioned (products in another process)."""
+        if self.registry.get(PRODUCTS).labels_version() is None:
+            return await load()
+        return await self.lists.get(key, load)
+
+    def _lists_generation(self) -> tuple[int, int | None]:
+        return self.store.generation, self.registry.get(PRODUCTS).labels_version()
 
     async def _replayed(self, hit: IdempotentHit, digest: str) -> Order:
         if hit.request_hash != digest:

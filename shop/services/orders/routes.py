@@ -12,9 +12,10 @@ from shop.db import Slot
 from shop.errors import FieldError, ShopError, ValidationFailed
 from shop.gateway.bodies import parse_model, read_json
 from shop.gateway.context import Caller, require_caller, require_owner_or_admin
-from shop.jsonutil import json_response
+from shop.jsonutil import dumps, json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
+from shop.readcache import Answer
 from shop.pathparams import parse_id, path_id
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.models import Order, OrderCreate, OrderLineIn, StatusEvent
@@ -118,8 +119,15 @@ async def list_orders(request: web.Request) -> web.Response:
             raise ValidationFailed(
                 "customer_id must be a whole number.", [FieldError(("query", "customer_id"), "must be an integer")]
             )
-    orders, total = await _orders(request).store.list(customer_id, page.limit, page.offset)
-    return json_response(await _enrich(request, orders), headers=page.headers(request, total))
+    service = _orders(request)
+
+    async def load() -> Answer:
+        orders, total = await service.store.list(customer_id, page.limit, page.offset)
+        return Answer(dumps(await _enrich(request, orders)), page.headers(request, total))
+
+    # The caller's scope and the query string as sent: the same page, and the same Link header.
+    answer = await service.list_answer((customer_id, caller.is_admin, request.query_string), load)
+    return web.Response(body=answer.body, content_type="application/json", headers=answer.headers)
 
 
 async def _enrich(request: web.Request, orders: list[OrderDocument]) -> list[OrderDocument]:

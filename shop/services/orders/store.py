@@ -140,6 +140,9 @@ class OrderStore:
     def __init__(self, db: Database, topic: str) -> None:
         self.db = db
         self.topic = topic
+        # Counts finished changes to orders (placed, status changed), committed or rolled
+        # back: the order lists' read cache is dropped whenever it moves on.
+        self.generation = 0
 
     # -- creation ---------------------------------------------------------------------------
 
@@ -204,6 +207,8 @@ class OrderStore:
             return await self.db.write(lambda conn: _create(conn, new, self.topic))
         except sqlite3.IntegrityError:
             raise KeyTaken("This Idempotency-Key was used by a concurrent request.") from None
+        finally:
+            self.generation += 1
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -257,7 +262,10 @@ class OrderStore:
     async def transition(self, order_id: int, to: str, updated_by: str) -> tuple[Order, bool]:
         """Move an order to `to` if the transition is allowed. Returns (order, changed):
         asking for the status an order already has changes nothing (redelivery-safe)."""
-        return await self.db.write(lambda conn: _transition(conn, order_id, to, updated_by, self.topic))
+        try:
+            return await self.db.write(lambda conn: _transition(conn, order_id, to, updated_by, self.topic))
+        finally:
+            self.generation += 1
 
     async def reservation_of(self, order_id: int) -> str:
         value = await self.db.fetch_value("SELECT reservation_id FROM orders WHERE id = ?", (order_id,))

@@ -16,7 +16,7 @@ from typing import Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from shop.db import Slot
-from shop.errors import BadGateway
+from shop.errors import BadGateway, ShopError
 from shop.registry import RemoteEndpoint, ServiceKey
 from shop.services.products.models import (
     MAX_ID,
@@ -52,6 +52,11 @@ class ProductsClient(Protocol):
         """The current name and first image of each product that exists."""
         ...
 
+    def labels_version(self) -> int | None:
+        """Moves on whenever a name or an image may have changed; None when this client
+        cannot tell (over HTTP), so nothing built from labels may be kept."""
+        ...
+
     async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[ReservedProduct]: ...
 
     async def release(self, reservation_id: str) -> None: ...
@@ -66,6 +71,12 @@ class LocalProductsClient:
 
     async def labels(self, ids: Collection[int]) -> dict[int, Label]:
         return await self._stores.get().labels(ids)
+
+    def labels_version(self) -> int | None:
+        try:
+            return self._stores.get().catalogue_generation
+        except ShopError:  # not open (starting or stopping): nothing to build on
+            return None
 
     async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[ReservedProduct]:
         return await self._stores.get().reserve(reservation_id, lines)
@@ -95,6 +106,9 @@ class RemoteProductsClient:
     async def labels(self, ids: Collection[int]) -> dict[int, Label]:
         products = await self.get_many(ids)
         return {i: Label(p.name, p.images[0] if p.images else None) for i, p in products.items()}
+
+    def labels_version(self) -> int | None:
+        return None  # another process changes them
 
     async def reserve(self, reservation_id: str, lines: Sequence[StockLine]) -> list[ReservedProduct]:
         check_reservation_id(reservation_id)

@@ -23,7 +23,7 @@ from shop.services.products.models import (
     ReservationRequest,
     StockLine,
 )
-from shop.services.products.cache import Answer
+from shop.readcache import Answer
 from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.store import ProductStore
 

@@ -16,7 +16,7 @@ import orjson
 
 from shop.db import Database, Migration, placeholders, rows, utc_now
 from shop.errors import Conflict, FieldError, NotFound, ValidationFailed
-from shop.services.products.cache import ReadCache
+from shop.readcache import ReadCache
 from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.models import (
     MAX_ID,

@@ -1,13 +1,13 @@
-"""A read cache for the catalogue: the encoded answers of GET /api/products and
-GET /api/products/{id}, dropped as soon as the catalogue changes.
+"""A read cache of encoded answers, dropped as soon as what they were read from changes:
+the catalogue's answers (GET /api/products, GET /api/products/{id}) and order lists.
 
-The catalogue is read far more often than it is written, and a read otherwise costs a
-database round trip, models and a JSON encoding. Only this process writes its products
-database (the service owns it), and every write goes through the store, which counts its
-writes (`ProductStore.generation`) once each has committed or rolled back. Any write empties
-the cache, and an answer is kept only if no write finished while it was being read, so a read
-that raced a write never caches what the write replaced: once a write is acknowledged, no
-reader gets an answer from before it.
+Such data is read far more often than it is written, and a read otherwise costs a database
+round trip, parsing and a JSON encoding. Only one process writes a service's database (the
+service owns it), and every write goes through its store, which counts its writes (its
+`generation`) once each has committed or rolled back. Any write empties the cache, and an
+answer is kept only if no write finished while it was being read, so a read that raced a
+write never caches what the write replaced: once a write is acknowledged, no reader gets an
+answer from before it.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ class Answer:
 
 
 class ReadCache:
-    def __init__(self, generation: Callable[[], int], max_bytes: int = MAX_CACHED_BYTES) -> None:
-        self._current_generation = generation  # the store's write count
+    def __init__(self, generation: Callable[[], Hashable], max_bytes: int = MAX_CACHED_BYTES) -> None:
+        self._current_generation = generation  # the store's write count (or counts)
         self._max_bytes = max_bytes
         self._entries: dict[Hashable, Answer] = {}
         self._bytes = 0
-        self._generation = -1
+        self._generation: Hashable = None
 
     async def get(self, key: Hashable, load: Callable[[], Awaitable[Answer]]) -> Answer:
         generation = self._current_generation()
