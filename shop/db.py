@@ -72,8 +72,9 @@ class Database:
 
     async def write(self, unit: Unit[T]) -> T:
         """Run `unit(conn)` in a transaction on the writer's thread; return its result once
-        the commit that contains it is durable. If it raises, its changes are rolled back
-        (and only its own) and the exception is raised here.
+        the commit that contains it has returned (and so, with synchronous=full, is on disk).
+        If it raises, its changes are rolled back (and only its own) and the exception is
+        raised here.
 
         A caller cancelled before its unit started withdraws it; once started, the unit
         commits with its batch and the cancelled caller is simply not told."""

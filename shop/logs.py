@@ -13,12 +13,15 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 from datetime import UTC, datetime
 
 import orjson
 from aiohttp.http_exceptions import HttpProcessingError
+
+# How long a direct line may wait in the stream's buffer before it is written out.
+FLUSH_SECONDS = 0.01
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
@@ -58,15 +61,23 @@ def json_bytes(entry: Mapping[str, object]) -> bytes:
         return json.dumps(entry, default=str, separators=(",", ":")).encode()
 
 
-def _write(handler: logging.StreamHandler[Any], line: bytes) -> None:
-    """One line, through the stream's byte buffer when it has a UTF-8 one: sys.stderr is
-    line-buffered, and its text layer would make every line a system call of its own."""
-    stream = handler.stream
-    buffer = getattr(stream, "buffer", None)
-    if buffer is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8":
-        buffer.write(line + handler.terminator.encode())
-    else:
-        stream.write(line.decode() + handler.terminator)
+class _Sink(NamedTuple):
+    """Where a handler's lines go: through the stream's byte buffer when it has a UTF-8 one
+    (sys.stderr is line-buffered, and its text layer would make every line a system call of
+    its own), else through the stream."""
+
+    handler: logging.StreamHandler[Any]
+    write: Callable[[bytes], object]
+
+    @classmethod
+    def of(cls, handler: logging.StreamHandler[Any]) -> _Sink:
+        stream = handler.stream
+        buffer = getattr(stream, "buffer", None)
+        terminator = handler.terminator
+        if buffer is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8":
+            end = terminator.encode()
+            return cls(handler, lambda line: buffer.write(line + end))
+        return cls(handler, lambda line: stream.write(line.decode() + terminator))
 
 
 def timestamp(created: float) -> str:
@@ -91,8 +102,8 @@ class JsonLines:
     goes to their streams directly (a LogRecord, its `extra` attributes and the formatter
     cost several times the line itself). Any other configuration (a filter, a rotating file,
     pytest's capture) gets a LogRecord through `logger.info` like any other line. The
-    configuration is read at the first line of each turn of the event loop, so a change to
-    it applies from the next turn on."""
+    configuration is read again after every flush, so a change to it applies within
+    FLUSH_SECONDS."""
 
     _PLAIN = (logging.StreamHandler, logging.FileHandler)  # exactly these: subclasses emit their own way
 
@@ -100,42 +111,52 @@ class JsonLines:
         self._logger = logger
         self._msg = msg
         self._unflushed: set[logging.StreamHandler[Any]] = set()  # written to, flush pending
-        self._turn_handlers: list[logging.StreamHandler[Any]] = []  # found for this turn's lines
+        self._turn_sinks: list[_Sink] = []  # found for the lines until the next flush
         # What follows the time in every line, as JsonFormatter orders it: level, logger, msg.
         constant = orjson.dumps({"level": "info", "logger": logger.name, "msg": msg})
         self._after_time = b'",' + constant[1:-1] + b","
+        self._millis, self._millis_text = -1, b""
 
     def enabled(self) -> bool:
         return self._logger.isEnabledFor(logging.INFO)
 
+    def _now(self) -> bytes:
+        """The time as `timestamp` writes it, formatted once per millisecond: a busy turn
+        of the loop writes many lines within one."""
+        millis = time.time_ns() // 1_000_000
+        if millis != self._millis:
+            seconds, rest = divmod(millis, 1000)
+            self._millis, self._millis_text = millis, f"{_second(seconds)}.{rest:03d}+00:00".encode()
+        return self._millis_text
+
     def info(self, fields: dict[str, object]) -> None:
         """Log one line (the caller checked `enabled()`, so as not to gather the fields)."""
-        # A flush is pending only within the turn that wrote a line: same turn, same handlers.
-        handlers = self._turn_handlers if self._unflushed else self._plain_handlers()
-        if handlers is None:
+        # While a flush is pending, the handlers found for the first line still serve.
+        sinks = self._turn_sinks if self._unflushed else self._plain_sinks()
+        if sinks is None:
             self._logger.info(self._msg, extra=fields)
             return
-        self._turn_handlers = handlers
+        self._turn_sinks = sinks
         rest = json_bytes(fields)[1:]  # the fields' members and the closing brace
         after_time = self._after_time if rest != b"}" else self._after_time[:-1]
-        line = b'{"ts":"' + timestamp(time.time()).encode() + after_time + rest
-        for handler in handlers:
+        line = b'{"ts":"' + self._now() + after_time + rest
+        for handler, write in sinks:
             try:
                 with handler.lock:  # type: ignore[union-attr]  # always set by Handler.__init__
-                    _write(handler, line)
+                    write(line)
             except Exception:
                 self._failed(handler)
             else:
                 self._flush_soon(handler)
 
     def _flush_soon(self, handler: logging.StreamHandler[Any]) -> None:
-        """The lines a turn of the event loop wrote go out in one write at its end, not one
-        write (a system call) each: under load a turn finishes many requests. A kill -9
-        loses at most the lines of the turn it interrupts."""
+        """Lines go out in one write per FLUSH_SECONDS, not a write (a system call) each,
+        which cost as much as the rest of the line. A kill -9 loses at most that long's
+        lines; a clean stop flushes them (logging.shutdown at exit)."""
         if handler in self._unflushed:
             return
         try:
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush)
         except RuntimeError:  # no loop here (a thread, a script): flush now
             self._flush_handler(handler)
             return
@@ -158,13 +179,13 @@ class JsonLines:
         record = logging.LogRecord(self._logger.name, logging.INFO, "", 0, self._msg, (), None)
         handler.handleError(record)
 
-    def _plain_handlers(self) -> list[logging.StreamHandler[Any]] | None:
+    def _plain_sinks(self) -> list[_Sink] | None:
         """The handlers an INFO record of the logger reaches (as Logger.callHandlers finds
         them), or None when logging must handle it itself."""
         logger: logging.Logger | None = self._logger
         if self._logger.disabled or self._logger.filters:
             return None
-        found: list[logging.StreamHandler[Any]] = []
+        found: list[_Sink] = []
         while logger is not None:
             for handler in logger.handlers:
                 if handler.level > logging.INFO:
@@ -176,7 +197,7 @@ class JsonLines:
                     or getattr(handler, "stream", None) is None  # a FileHandler opened lazily
                 ):
                     return None
-                found.append(handler)  # type: ignore[arg-type]
+                found.append(_Sink.of(handler))  # type: ignore[arg-type]
             logger = logger.parent if logger.propagate else None
         return found or None  # none: logging's last resort and its one-time warning apply
 
