@@ -25,7 +25,7 @@ PROCESS_ROLES = (*SERVICE_NAMES, GATEWAY)
 CALLS: dict[str, tuple[str, ...]] = {
     "auth": ("customers",),  # registration creates the profile
     "customers": ("auth",),  # a deleted or renamed customer's login follows
-    "orders": ("products",),  # prices and stock
+    "orders": ("products", "customers"),  # prices and stock; the customer must still exist
     "dispatcher": ("orders",),  # marks orders Dispatched
 }
 

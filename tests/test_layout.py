@@ -49,7 +49,7 @@ def test_the_gateway_with_local_services_forwards_only_the_others(tmp_path: Path
 @pytest.mark.parametrize(
     ("services", "missing"),
     [
-        (["orders"], ["products"]),
+        (["orders"], ["customers", "products"]),
         (["auth"], ["customers"]),
         (["dispatcher"], ["orders"]),
         (["gateway"], ["auth", "customers", "dispatcher", "orders", "products"]),
@@ -68,7 +68,7 @@ def test_a_service_this_process_needs_must_have_a_url(tmp_path: Path, services: 
 
 
 def test_services_that_call_nobody_need_no_url(tmp_path: Path) -> None:
-    for alone in (["products"], ["auth", "customers"], ["orders", "products", "dispatcher"]):
+    for alone in (["products"], ["auth", "customers"], ["orders", "products", "dispatcher", "customers", "auth"]):
         plan_layout(make_config(tmp_path), alone)
 
 
@@ -79,7 +79,7 @@ def test_customers_alone_needs_auth_for_the_logins_of_its_customers(tmp_path: Pa
 
 
 def test_orders_and_the_dispatcher_apart_need_kafka(tmp_path: Path) -> None:
-    cfg = make_config(tmp_path, services=urls("products", "orders"))
+    cfg = make_config(tmp_path, services=urls("products", "orders", "customers"))
     with pytest.raises(ConfigError, match=r"\[bus\] kind must be \"kafka\" \(env SHOP_BUS__KIND=kafka"):
         plan_layout(cfg, ["orders"])
     with pytest.raises(ConfigError, match="SHOP_BUS__KIND"):

@@ -70,6 +70,7 @@ def environments(ports: Mapping[str, int], bus: Mapping[str, Any], warehouse: st
         "auth": {},
         "products": {},
         "orders": {**kafka, "SHOP_SERVICES__PRODUCTS__URL": urls["SHOP_SERVICES__PRODUCTS__URL"],
+                   "SHOP_SERVICES__CUSTOMERS__URL": urls["SHOP_SERVICES__CUSTOMERS__URL"],
                    "SHOP_DISPATCHER__WEBHOOKS": json.dumps([warehouse])},
         # Products' url is the gateway's only way to it: once it is killed, nothing else answers.
         "gateway": urls,
@@ -233,3 +234,25 @@ async def test_a_dispatcher_of_its_own_marks_orders_through_the_registry(kafka_b
             await eventually(dispatched, "the order to be dispatched by the other process")
             final = await json_of(await shop.get(f"/api/orders/{order['id']}", headers=user.headers))
             assert (final["status"], final["updated_by"]) == ("Dispatched", "order-dispatcher")
+
+
+# -- a deleted customer, with orders in another process -----------------------------------------
+
+
+async def test_orders_in_another_process_refuse_a_deleted_customer(tmp_path: Path) -> None:
+    """Orders asks customers (remote here) whether the caller still exists, whatever the token says."""
+    people_cfg = make_config(tmp_path / "people")
+    async with served(people_cfg, ["auth", "customers", "products"]) as people:
+        url = str(people.make_url("")).rstrip("/")
+        remote = {name: {"url": url} for name in ("products", "customers")}
+        orders_cfg = make_config(tmp_path / "orders", services=remote, dispatcher={"enabled": False})
+        async with served(orders_cfg, ["orders"]) as orders:
+            api = Api(people)
+            admin, gone = await api.admin(), await api.register()
+            order = {"items": [{"product_id": 1, "quantity": 1}]}
+            await json_of(await orders.post("/api/orders", json=order, headers=gone.headers), 201)
+            deleted = await people.delete(f"/api/customers/{gone.id}", headers=admin.headers)
+            assert deleted.status == 204
+            refused = await orders.post("/api/orders", json=order, headers=gone.headers)
+            assert "no longer exists" in (await problem(refused, 401))["detail"]
+            await json_of(await orders.post("/api/orders", json=order, headers=admin.headers), 201)

@@ -21,6 +21,10 @@ class AuthClient(Protocol):
         """Keep the login's copy of the name (the `user` of /me and login) in step."""
         ...
 
+    async def email_taken(self, email: str) -> bool:
+        """Whether a login already has this email (a new profile must not take it)."""
+        ...
+
 
 class LocalAuthClient:
     def __init__(self, accounts: Slot[Accounts]) -> None:
@@ -32,6 +36,9 @@ class LocalAuthClient:
     async def rename(self, user_id: int, name: str) -> None:
         await self._accounts.get().users.rename(user_id, name)
 
+    async def email_taken(self, email: str) -> bool:
+        return await self._accounts.get().users.email_taken(email.lower())
+
 
 class RemoteAuthClient:
     def __init__(self, endpoint: RemoteEndpoint) -> None:
@@ -42,6 +49,10 @@ class RemoteAuthClient:
 
     async def rename(self, user_id: int, name: str) -> None:
         await self._endpoint.call("PUT", f"/internal/auth/users/{user_id}/name", json={"name": name})
+
+    async def email_taken(self, email: str) -> bool:
+        body = await self._endpoint.call("POST", "/internal/auth/emails/taken", json={"email": email})
+        return bool(body["taken"])
 
 
 AUTH = ServiceKey[AuthClient]("auth", RemoteAuthClient)

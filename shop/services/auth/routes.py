@@ -72,3 +72,16 @@ async def internal_rename(request: web.Request) -> web.Response:
     body = await read_model(request, _NewName)
     await request.config_dict[ACCOUNTS].get().users.rename(path_id(request, "user_id"), body.name)
     return web.Response(status=204)
+
+
+class _EmailQuestion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=1, max_length=320)
+
+
+@internal_routes.post("/emails/taken")
+async def internal_email_taken(request: web.Request) -> web.Response:
+    body = await read_model(request, _EmailQuestion)
+    taken = await request.config_dict[ACCOUNTS].get().users.email_taken(body.email.lower())
+    return json_response({"taken": taken})

@@ -66,7 +66,17 @@ class UserStore:
         return changed == 1
 
     async def delete(self, user_id: int) -> None:
-        await self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+        """Delete a customer's login (idempotent). An administrator's is refused: deleting it
+        would lock the shop out of its own administration (the configured admin is only
+        re-created at the next start), and a profile must not vanish from under a login."""
+
+        def unit(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT role FROM users WHERE id = ?", (user_id,)).fetchone()
+            if row is not None and row["role"] == "admin":
+                raise Conflict("This is an administrator's account; it cannot be deleted.")
+            conn.execute("DELETE FROM users WHERE id = ?", (user_id,))
+
+        await self.db.write(unit)
 
     async def rename(self, user_id: int, name: str) -> None:
         await self.db.execute("UPDATE users SET name = ? WHERE id = ?", (name, user_id))

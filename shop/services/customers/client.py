@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from shop.db import Slot
+from shop.errors import NotFound
 from shop.registry import RemoteEndpoint, ServiceKey
 from shop.services.customers.models import Customer, CustomerCreate
 from shop.services.customers.store import CustomerStore
@@ -19,6 +20,10 @@ class CustomersClient(Protocol):
         """Delete the profile this registration made, if any (idempotent)."""
         ...
 
+    async def exists(self, customer_id: int) -> bool:
+        """Whether the customer exists now (a deleted customer's old token still verifies)."""
+        ...
+
 
 class LocalCustomersClient:
     def __init__(self, stores: Slot[CustomerStore]) -> None:
@@ -29,6 +34,13 @@ class LocalCustomersClient:
 
     async def remove_registration(self, registration_id: str) -> None:
         await self._stores.get().remove_registration(registration_id)
+
+    async def exists(self, customer_id: int) -> bool:
+        try:
+            await self._stores.get().get(customer_id)
+        except NotFound:
+            return False
+        return True
 
 
 class RemoteCustomersClient:
@@ -46,6 +58,13 @@ class RemoteCustomersClient:
 
     async def remove_registration(self, registration_id: str) -> None:
         await self._endpoint.call("DELETE", f"/internal/customers/registrations/{registration_id}")
+
+    async def exists(self, customer_id: int) -> bool:
+        try:
+            await self._endpoint.call("GET", f"/internal/customers/{customer_id}")
+        except NotFound:
+            return False
+        return True
 
 
 CUSTOMERS = ServiceKey[CustomersClient]("customers", RemoteCustomersClient)

@@ -6,7 +6,7 @@ import re
 from aiohttp import web
 
 from shop.db import Slot
-from shop.errors import NotFound
+from shop.errors import Conflict, NotFound
 from shop.errors import FieldError, ShopError, ValidationFailed
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_admin, require_caller, require_owner_or_admin
@@ -58,11 +58,16 @@ async def list_customers(request: web.Request) -> web.Response:
     auth="admin",
     body=CustomerCreate,
     responses={201: Content(Customer, headers={"Location": "The new customer's URL."})},
-    errors={409: "A customer with this email already exists."},
+    errors={409: "A customer profile or an account with this email already exists."},
 )
 async def create_customer(request: web.Request) -> web.Response:
     require_admin(request)
     data = await read_model(request, CustomerCreate)
+    # The profile table is unique by email; a login's email (an account whose profile is
+    # elsewhere, or being made) lives in auth, and a profile must not take it either.
+    registry = request.config_dict[REGISTRY]
+    if registry.has("auth") and await registry.get(AUTH).email_taken(str(data.email)):
+        raise Conflict("An account with this email already exists.")
     customer = await _store(request).create(data)
     return json_response(customer, status=201, headers={"Location": f"/api/customers/{customer.id}"})
 
@@ -121,10 +126,12 @@ async def _rename_login(request: web.Request, customer_id: int, name: str) -> No
 @routes.delete("/{customer_id}")
 @operation(
     "Delete a customer",
-    description="Deletes the profile and the login that goes with it.",
+    description="Deletes the profile and the login that goes with it. "
+    "An administrator's account (the last one included) cannot be deleted: 409.",
     auth="admin",
     path=[CUSTOMER_ID],
     responses={204: None},
+    errors={409: "This is an administrator's account."},
 )
 async def delete_customer(request: web.Request) -> web.Response:
     require_admin(request)
@@ -155,6 +162,11 @@ async def internal_create(request: web.Request) -> web.Response:
     data = await read_model(request, CustomerCreate)
     registration_id = _registration_id(request.query.get("registration_id"))
     return json_response(await _store(request).create(data, registration_id), status=201)
+
+
+@internal_routes.get("/{customer_id}")
+async def internal_get(request: web.Request) -> web.Response:
+    return json_response(await _store(request).get(_id(request)))
 
 
 @internal_routes.delete("/registrations/{registration_id}")

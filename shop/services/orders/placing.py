@@ -10,11 +10,12 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Hashable
 
-from shop.errors import Conflict, FieldError, NotFound, ShopError, ValidationFailed
+from shop.errors import Conflict, FieldError, NotFound, ShopError, Unauthorized, ValidationFailed
 from shop.readcache import Answer, ReadCache
 from shop.registry import Registry
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.models import Order, OrderCreate
+from shop.services.customers.client import CUSTOMERS
 from shop.services.orders.store import IdempotentHit, KeyTaken, NewOrder, OrderStore, PricedLine
 from shop.services.products.client import PRODUCTS, StockLine
 
@@ -53,6 +54,9 @@ class Orders:
     ) -> tuple[Order, bool]:
         """Returns (order, created). A retry with the same key and body returns the first
         order and creates nothing; the same key with another body is a Conflict."""
+        # A token outlives its customer (deleted by an admin): the customer must exist now.
+        if not await self.registry.get(CUSTOMERS).exists(customer_id):
+            raise Unauthorized("This account no longer exists.", token_sent=True)
         if idempotency_key is None:
             return await self._place(customer_id, body, updated_by, None, None)
         lock_key = (customer_id, idempotency_key)
