@@ -3,6 +3,10 @@ finding, fast, through the real app."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from typing import Any
+
 import pytest
 
 from tests.assertions import problem
@@ -53,3 +57,65 @@ async def test_a_profile_cannot_take_an_accounts_email(api: Api) -> None:
     await problem(await api.client.post("/api/customers", json=walk_in, headers=admin.headers), 409)
     listed = await (await api.client.get("/api/customers", headers=admin.headers)).json()
     assert sorted(c["email"] for c in listed) == sorted([ADMIN_EMAIL, ann.email, "walkin@example.com"])
+
+
+# -- bytes that are not UTF-8 ----------------------------------------------------------------
+
+
+async def raw_request(port: int, head: bytes, body: bytes = b"") -> tuple[int, str, Any]:
+    """Send `head` (request line and headers) exactly as written; (status, content type, body)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head + b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        answer = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    lines, _, payload = answer.partition(b"\r\n\r\n")
+    status = int(lines.split()[1])
+    headers = dict(line.split(b": ", 1) for line in lines.split(b"\r\n")[1:])
+    content_type = headers.get(b"Content-Type", b"").decode().split(";")[0]
+    return status, content_type, json.loads(payload) if content_type.endswith("json") else payload
+
+
+READ_HEADERS = (
+    "Authorization", "Idempotency-Key", "Last-Event-ID", "X-Request-ID", "X-Forwarded-For",
+    "X-Service-Token", "Origin", "If-None-Match", "Content-Type", "Accept",
+)
+
+
+@pytest.mark.parametrize("header", READ_HEADERS)
+async def test_a_header_that_is_not_utf8_is_a_400_problem(api: Api, header: str) -> None:
+    customer = await api.register()
+    port = api.client.port
+    assert port is not None
+    token = f"Authorization: Bearer {customer.token}\r\n".encode() if header != "Authorization" else b""
+    for target in (b"POST /api/orders", b"GET /api/products", b"GET /api/orders/events", b"GET /api/auth/me"):
+        head = target + b" HTTP/1.1\r\nHost: shop\r\n" + token + header.encode() + b": a\x93b\r\n"
+        if header != "Content-Type":
+            head += b"Content-Type: application/json\r\n"
+        status, content_type, body = await raw_request(port, head, json.dumps(ORDER).encode())
+        assert (status, content_type) == (400, "application/problem+json"), (target, body)
+        assert header in body["detail"] and body["request_id"]
+
+
+async def test_a_query_that_is_not_utf8_is_never_a_500(api: Api) -> None:
+    admin = await api.admin()
+    port = api.client.port
+    assert port is not None
+    token = f"Authorization: Bearer {admin.token}\r\n".encode()
+    for query in (b"q=%93", b"min_price=%93", b"limit=%93", b"sort=%93", b"%93=1", b"customer_id=%93", b"status=%93"):
+        for path in (b"/api/products", b"/api/orders", b"/api/customers", b"/api/dispatcher/deliveries"):
+            head = b"GET " + path + b"?" + query + b" HTTP/1.1\r\nHost: shop\r\n" + token
+            status, content_type, body = await raw_request(port, head)
+            assert status in (200, 422), (path, query, body)
+            if status == 422:
+                assert content_type == "application/problem+json"
+
+
+async def test_a_malformed_request_line_is_a_400(api: Api) -> None:
+    """aiohttp's parser answers it before the app sees the request: a 400, plain text
+    (why it is not a problem document: shop/gateway/errors.py)."""
+    port = api.client.port
+    assert port is not None
+    status, _content_type, _body = await raw_request(port, b"GET /api/pro\x01ducts HTTP/1.1\r\nHost: shop\r\n")
+    assert status == 400

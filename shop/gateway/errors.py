@@ -1,6 +1,13 @@
 """Error mapping for the gateway's middleware: domain errors and aiohttp's own HTTP errors
 become problem documents by one table; anything unexpected is logged once with its request
-id and becomes a bare 500 that reveals nothing."""
+id and becomes a bare 500 that reveals nothing.
+
+One 400 is not ours: a request line or header aiohttp's parser cannot read (a raw control
+byte in the URL) is answered by aiohttp's protocol handler (`RequestHandler.handle_error`)
+with a `text/plain` 400 before any application, middleware or response signal sees the
+request. Making it a problem document would mean replacing aiohttp's protocol and server
+classes (`web_protocol.RequestHandler`, `web_server.Server`, private API), so it stays
+aiohttp's: a 400 that closes the connection and reveals nothing."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The gateway's one middleware: every request's per-request work in a single pass.
 
-In order: request id; the service credential and the client address it vouches for (401 for
-a wrong one); body limits by the headers (413, 415); the token, only when one was sent to a
-route that reads it (401); the rate limit (429); the handler; any error as a problem
-document; then metrics and the access line. A request without a token, the common case for
+In order: request id; header values that are not UTF-8 (400); the service credential and
+the client address it vouches for (401 for a wrong one); body limits by the headers (413,
+415); the token, only when one was sent to a route that reads it (401); the rate limit
+(429); the handler; any error as a problem document; then metrics and the access line. A request without a token, the common case for
 the catalogue, does no JWT work at all. The response's own headers (request id, security,
 rate limit) are set by the one on_response_prepare hook, `access.add_response_headers`.
 
@@ -27,6 +27,7 @@ from shop.gateway.bodies import check_body
 from shop.gateway.context import CALLER, REQUEST_ID
 from shop.gateway.errors import error_response
 from shop.gateway.forwarded import vouched_client
+from shop.gateway.headers import check_header_encoding
 from shop.gateway.ratelimit import RateLimiter
 from shop.metrics import Metrics
 
@@ -46,6 +47,7 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
         status = 500  # what the log says if the handler is cancelled or the client goes away
         try:
             try:
+                check_header_encoding(request)  # 400 before anything reads a header
                 forwarded_for = vouched_client(request, service_token)
                 remote = forwarded_for or remote
                 check_body(request, max_body_bytes)
