@@ -9,11 +9,11 @@ from aiohttp import web
 from yarl import URL
 
 from shop.errors import FieldError, ValidationFailed
+from shop.pathparams import MAX_ID
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 _INTEGER = re.compile(r"-?[0-9]{1,20}")
-_SQL_INT_MAX = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ def _link(url: URL, limit: int, offset: int, rel: str) -> str:
 
 def _int_param(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
-    if raw is None or raw == "":
+    if raw is None:
         return default
     # ASCII digits only: int() would also take "١٢", "5_0" and " 3".
     if not _INTEGER.fullmatch(raw):
@@ -57,6 +57,6 @@ def _int_param(request: web.Request, name: str, default: int) -> int:
             f"{name} must be a whole number.", [FieldError(("query", name), "must be an integer")]
         )
     value = int(raw)
-    if abs(value) > _SQL_INT_MAX:  # SQLite cannot bind it: an OverflowError, so a 500
+    if abs(value) > MAX_ID:  # SQLite cannot bind it: an OverflowError, so a 500
         raise ValidationFailed(f"{name} is too large.", [FieldError(("query", name), "is too large")])
     return value

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 from aiohttp import web
 
 from shop.db import Slot
@@ -13,7 +15,8 @@ from shop.paging import Page
 from shop.pathparams import path_id
 
 DISPATCHER = web.AppKey("dispatcher", Slot[Dispatcher])
-STATUSES = ("pending", "delivered", "failed")
+DeliveryStatus = Literal["pending", "delivered", "failed"]
+STATUSES: tuple[str, ...] = get_args(DeliveryStatus)
 
 routes = web.RouteTableDef()
 
@@ -22,13 +25,13 @@ routes = web.RouteTableDef()
 @operation(
     "List webhook deliveries",
     auth="admin",
-    query=[Param("status", str, "pending, delivered or failed")],
+    query=[Param("status", DeliveryStatus, "Only deliveries with this status.")],
     responses={200: list[Delivery]},
     paged=True,
 )
 async def list_deliveries(request: web.Request) -> web.Response:
     require_admin(request)
-    status = request.query.get("status") or None
+    status = request.query.get("status")
     if status is not None and status not in STATUSES:
         raise ValidationFailed(
             f"status must be one of {', '.join(STATUSES)}.", [FieldError(("query", "status"), "unknown status")]

@@ -22,6 +22,7 @@ from pydantic import BaseModel, TypeAdapter
 from shop.openapi.describe import Auth, Content, Operation, Param, described
 from shop.openapi.schemas import Problem
 from shop.paging import DEFAULT_LIMIT, MAX_LIMIT
+from shop.pathparams import MAX_ID
 from shop.problems import PROBLEM_CONTENT_TYPE
 
 OPENAPI_VERSION = "3.1.0"
@@ -33,7 +34,7 @@ JsonSchemaMode = Literal["validation", "serialization"]
 
 # Errors many operations share: components.responses name and what the status means here.
 SHARED_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("BadRequest", "The body is not valid JSON."),
+    400: ("BadRequest", "The body is not valid JSON, or a header value is not UTF-8."),
     401: ("Unauthorized", "A token is needed, or the one sent is invalid or expired."),
     403: ("Forbidden", "Signed in, but this needs an administrator."),
     404: ("NotFound", "No such resource, or not yours."),
@@ -43,8 +44,13 @@ SHARED_ERRORS: dict[int, tuple[str, str]] = {
     415: ("UnsupportedMediaType", "The body is not JSON (application/json)."),
     422: ("ValidationFailed", "Well-formed, but fails validation; `errors` names each field."),
     429: ("TooManyRequests", "Rate limited: try again after Retry-After seconds."),
+    502: ("BadGateway", "A service in another process answered with something that is not an answer."),
     503: ("ServiceUnavailable", "A service or dependency this request needs is down."),
+    504: ("GatewayTimeout", "A service in another process did not answer in time."),
 }
+# Where a service's routes are (in this process or forwarded to another): the statuses that
+# reaching a service can add, 503 when it is down, 502 and 504 when it runs elsewhere.
+SERVICE_PREFIXES = ("/api/auth", "/api/customers", "/api/products", "/api/orders", "/api/dispatcher")
 ERROR_HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}},
     429: {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
@@ -213,14 +219,14 @@ def _plan(route: Route, operation_id: str, bank: _SchemaBank) -> _Planned:
     declared = {p.name: p for p in operation.path} if operation else {}
     for name in _PATH_PARAM.findall(route.path):
         param = declared.get(name) or Param(name, int if name == "id" or name.endswith("_id") else str)
-        item.params.append(("path", param, bank.add(param.schema, "validation")))
+        item.params.append(("path", param, bank.add(_id_range(param.schema), "validation")))
     if operation is None:
         return item
     if isinstance(operation.query, type) and issubclass(operation.query, BaseModel):
         item.query_model = bank.add(operation.query, "validation")
     else:
         for param in operation.query:
-            item.params.append(("query", param, bank.add(param.schema, "validation")))
+            item.params.append(("query", param, bank.add(_id_range(param.schema), "validation")))
     if operation.paged:
         item.params.extend(("query", param, param.schema) for param in _paging_params())
     for param in operation.headers:
@@ -234,10 +240,20 @@ def _plan(route: Route, operation_id: str, bank: _SchemaBank) -> _Planned:
     return item
 
 
+def _id_range(schema: Any) -> Any:
+    """A path or query parameter declared `int` is a record id: pathparams.parse_id takes
+    1 to 2^63-1 (SQLite's INTEGER range) and nothing else."""
+    return {"type": "integer", "minimum": 1, "maximum": MAX_ID} if schema is int else schema
+
+
 def _paging_params() -> list[Param]:
     return [
-        Param("limit", {"type": "integer", "default": DEFAULT_LIMIT}, f"Page size; clamped to 1..{MAX_LIMIT}."),
-        Param("offset", {"type": "integer", "minimum": 0, "default": 0}, "How many items to skip."),
+        Param(
+            "limit",
+            {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID, "default": DEFAULT_LIMIT},
+            f"Page size; clamped to 1..{MAX_LIMIT}.",
+        ),
+        Param("offset", {"type": "integer", "minimum": 0, "maximum": MAX_ID, "default": 0}, "How many items to skip."),
     ]
 
 
@@ -266,7 +282,7 @@ class _Builder:
             result["description"] = "Not described with @operation yet: request and response are undocumented."
             if parameters:
                 result["parameters"] = parameters
-            result["responses"] = {"200": {"description": "Undocumented."}, "default": _ref_response("Error")}
+            result["responses"] = {"200": {"description": "Undocumented."}}
             return result
 
         result["summary"] = operation.summary
@@ -322,7 +338,6 @@ class _Builder:
                 responses[str(status)] = _ref_response(shared[0])
             else:
                 responses[str(status)] = self.problem_response(detail or _phrase(status), ERROR_HEADERS.get(status, {}))
-        responses["default"] = _ref_response("Error")
         return responses
 
     def _response(self, status: int, content: Content | None, schema: SchemaRef | None, paged: bool) -> dict[str, Any]:
@@ -356,14 +371,13 @@ class _Builder:
             name: self.problem_response(f"{_phrase(status)}: {description}", ERROR_HEADERS.get(status, {}))
             for status, (name, description) in SHARED_ERRORS.items()
         }
-        responses["Error"] = self.problem_response("Any other error: 500, or 502/504 from a remote service.", {})
         return responses
 
 
 def _errors(item: _Planned, operation: Operation) -> dict[int, str]:
     """The error statuses an operation can answer: those that follow from what it takes and
     who may call it, and its own (whose descriptions win)."""
-    derived: dict[int, str] = {}
+    derived: dict[int, str] = {400: ""}  # any request: a header value that is not UTF-8
     if operation.body is not None:
         derived.update({400: "", 413: "", 415: "", 422: ""})
     if operation.auth in ("customer", "owner_or_admin", "admin"):
@@ -376,6 +390,8 @@ def _errors(item: _Planned, operation: Operation) -> dict[int, str]:
         derived[422] = ""  # a bad query parameter (a header's handler says so itself if it checks)
     if item.route.path.startswith("/api/"):
         derived[429] = ""  # the gateway's rate limit covers every /api route
+    if item.route.path.startswith(SERVICE_PREFIXES):
+        derived.update({502: "", 503: "", 504: ""})
     for status, detail in operation.errors.items():
         if detail or status not in derived:
             derived[status] = detail

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shop.validation import Email
+from shop.validation import Email, without_nulls
 
 Text = Field(default="", max_length=500)
 
@@ -28,7 +28,7 @@ class CustomerUpdate(BaseModel):
     """Partial update: only fields sent are changed. `id` and `email` are not here, so
     sending them is a 422 (extra="forbid")."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=without_nulls)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     address: str | None = Field(default=None, max_length=500)

@@ -79,6 +79,16 @@ async def my_profile(request: web.Request) -> web.Response:
     return json_response(await _store(request).get(caller.user_id))
 
 
+@routes.put("/me")
+@routes.patch("/me")
+@routes.delete("/me")
+@operation("Not allowed on /me", hidden=True)
+async def not_allowed_on_me(request: web.Request) -> web.Response:
+    """/me only reads: without these, PUT, PATCH and DELETE /me would reach
+    /{customer_id} and answer 404 for a customer "me" instead of 405."""
+    raise web.HTTPMethodNotAllowed(request.method, ["GET"])
+
+
 @routes.get("/{customer_id}")
 @operation("Get a customer", auth="owner_or_admin", path=[CUSTOMER_ID], responses={200: Customer})
 async def get_customer(request: web.Request) -> web.Response:

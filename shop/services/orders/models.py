@@ -4,6 +4,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shop.pathparams import MAX_ID
+from shop.validation import WholeNumber
+
 Status = Literal["Created", "Dispatched", "Cancelled"]
 
 # The only transitions there are: Created -> Dispatched and Created -> Cancelled.
@@ -22,9 +25,9 @@ class OrderLineIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # strict: true, "3" and 3.0 are not quantities.
-    product_id: int = Field(strict=True, ge=1)
-    quantity: int = Field(strict=True, ge=1, le=1000)
+    # "3" and true are not quantities; 3.0 is, as JSON Schema's "integer" says.
+    product_id: WholeNumber = Field(ge=1, le=MAX_ID)
+    quantity: WholeNumber = Field(ge=1, le=1000)
     customer_id: Any = Field(default=None, exclude=True)
     per_cost: Any = Field(default=None, exclude=True)
     total_cost: Any = Field(default=None, exclude=True)
@@ -72,3 +75,11 @@ class StatusEvent(BaseModel):
 def cents_to_amount(cents: int) -> float:
     # Exact for display: x/100 has a shortest repr of at most two decimals.
     return cents / 100
+
+
+class StatusData(BaseModel):
+    """The `data:` of an SSE `status` event."""
+
+    id: int = Field(description="The order's id.")
+    status: Status
+    updated_at: str

@@ -4,9 +4,10 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 from aiohttp import web
+from pydantic import Field, TypeAdapter
 
 from shop.db import Slot
 from shop.errors import FieldError, ShopError, ValidationFailed
@@ -16,9 +17,9 @@ from shop.jsonutil import dumps, json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
 from shop.readcache import Answer
-from shop.pathparams import parse_id, path_id
+from shop.pathparams import MAX_ID, parse_id, path_id
 from shop.services.orders.live import StatusBroadcaster
-from shop.services.orders.models import Order, OrderCreate, OrderLineIn, StatusEvent
+from shop.services.orders.models import Order, OrderCreate, OrderLineIn, StatusData, StatusEvent
 from shop.services.orders.placing import Orders
 from shop.services.orders.store import OrderDocument
 from shop.services.products.client import PRODUCTS
@@ -37,9 +38,34 @@ routes = web.RouteTableDef()
 internal_routes = web.RouteTableDef()
 
 ORDER_ID = Param("order_id", int, "The order's id.")
-LAST_EVENT_ID = Param("Last-Event-ID", int, "Resume after this event id: every change since is sent first.")
+LAST_EVENT_ID = Param(
+    "Last-Event-ID",
+    Annotated[int, Field(ge=0, le=MAX_ID)],
+    "Resume after this event id: every change since is sent first.",
+)
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    Annotated[str, Field(min_length=1, max_length=MAX_IDEMPOTENCY_KEY)],
+    f"Makes retries safe: 1 to {MAX_IDEMPOTENCY_KEY} characters, per customer.",
+)
+# One event of the stream, as OpenAPI 3.1 describes a text/event-stream's `schema`: its
+# fields, with `data` a JSON document of its own (contentMediaType and contentSchema).
+STATUS_EVENT = {
+    "type": "object",
+    "required": ["event", "id", "data"],
+    "properties": {
+        "event": {"const": "status"},
+        "id": {"type": "string", "pattern": "^[0-9]+$", "description": "Increases; send it back as Last-Event-ID."},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "contentSchema": TypeAdapter(StatusData).json_schema(),
+        },
+        "retry": {"type": "integer", "minimum": 0, "description": "Milliseconds to wait before reconnecting."},
+    },
+}
 STATUS_STREAM = Content(
-    None,
+    STATUS_EVENT,
     media_type="text/event-stream",
     description="`event: status` with `data: {id, status, updated_at}` and an increasing `id:`; "
     "first the current status (or everything after Last-Event-ID), then every change.",
@@ -74,7 +100,7 @@ async def _visible_order(request: web.Request) -> tuple[Order, Caller]:
     "the same order (200) and creates nothing.",
     auth="customer",
     body=OrderCreate | list[OrderLineIn],
-    headers=[Param("Idempotency-Key", str, "Makes retries safe: 1 to 200 characters, per customer.")],
+    headers=[IDEMPOTENCY_KEY],
     responses={
         201: Content(Order, headers={"Location": "The new order's URL."}),
         200: Content(Order, description="A retry with the same Idempotency-Key and body."),
@@ -111,14 +137,14 @@ async def place_order(request: web.Request) -> web.Response:
 async def list_orders(request: web.Request) -> web.Response:
     caller = require_caller(request)
     page = Page.from_request(request)
-    customer_id: int | None = caller.user_id
-    if caller.is_admin:
-        raw = request.query.get("customer_id")
-        customer_id = None if raw is None else parse_id(raw)
-        if raw is not None and customer_id is None:
-            raise ValidationFailed(
-                "customer_id must be a whole number.", [FieldError(("query", "customer_id"), "must be an integer")]
-            )
+    # Checked for everyone (a malformed query is a 422 whoever sends it), used for admins.
+    raw = request.query.get("customer_id")
+    wanted = None if raw is None else parse_id(raw)
+    if raw is not None and not wanted:
+        raise ValidationFailed(
+            "customer_id must be a customer id.", [FieldError(("query", "customer_id"), "must be an id")]
+        )
+    customer_id: int | None = wanted if caller.is_admin else caller.user_id
     service = _orders(request)
 
     async def load() -> Answer:
@@ -267,8 +293,16 @@ def _sse(event: StatusEvent, event_id: int) -> bytes:
 
 
 def _last_event_id(request: web.Request) -> int | None:
-    raw = request.headers.get("Last-Event-ID", "").strip()
-    return parse_id(raw)
+    raw = request.headers.get("Last-Event-ID")
+    if raw is None:
+        return None
+    # A browser's EventSource sends back only ids this stream gave; anything else is a bug.
+    after = parse_id(raw.strip())
+    if after is None:
+        raise ValidationFailed(
+            "Last-Event-ID must be an event id.", [FieldError(("header", "Last-Event-ID"), "must be an id")]
+        )
+    return after
 
 
 # -- service-to-service (the dispatcher, through the registry) ---------------------------------

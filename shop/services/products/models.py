@@ -22,15 +22,15 @@ from pydantic import (
     Field,
     WithJsonSchema,
     field_validator,
-    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from shop.errors import FieldError, ValidationFailed
+from shop.pathparams import MAX_ID
+from shop.validation import WholeNumber, without_nulls
 
 MAX_PRICE = Decimal("1000000.00")
 MAX_STOCK = 1_000_000_000
-MAX_ID = 2**63 - 1  # SQLite's INTEGER range: anything larger cannot be a product id
 
 
 def _json_number(value: Any) -> Any:
@@ -53,9 +53,10 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 cod
 Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 Rating = Annotated[float, Field(strict=True, ge=0, le=5)]
-Stock = Annotated[int, Field(strict=True, ge=0, le=MAX_STOCK)]
+Stock = Annotated[WholeNumber, Field(ge=0, le=MAX_STOCK)]
 
-_IMAGE_URL = re.compile(r"^(https?://[^\s/]+[^\s]*|/[^\s/][^\s]*)$")
+_IMAGE_URL_PATTERN = r"^(https?://[^\s/]+[^\s]*|/[^\s/][^\s]*)$"
+_IMAGE_URL = re.compile(_IMAGE_URL_PATTERN)
 
 
 def _image_url(value: str) -> str:
@@ -64,7 +65,9 @@ def _image_url(value: str) -> str:
     return value
 
 
-ImageUrl = Annotated[str, Field(max_length=2000), AfterValidator(_image_url)]
+ImageUrl = Annotated[
+    str, Field(max_length=2000, json_schema_extra={"pattern": _IMAGE_URL_PATTERN}), AfterValidator(_image_url)
+]
 Images = Annotated[list[ImageUrl], Field(max_length=20)]
 SpecName = Annotated[str, Field(min_length=1, max_length=100)]
 SpecValue = Annotated[str, Field(max_length=1000)]
@@ -75,7 +78,7 @@ class Review(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     user: str = Field(min_length=1, max_length=200)
-    rating: int = Field(strict=True, ge=0, le=5, description="whole stars, 0 to 5")
+    rating: WholeNumber = Field(ge=0, le=5, description="whole stars, 0 to 5")
     comment: str = Field(default="", max_length=5000)
 
 
@@ -101,20 +104,11 @@ class ProductCreate(BaseModel):
     model: str = Field(default="", max_length=100)
 
 
-def _without_nulls(schema: dict[str, Any]) -> None:
-    # The Python types say `| None` only to mark "not sent"; the documented body never has null.
-    for prop in schema.get("properties", {}).values():
-        options = prop.pop("anyOf", None)
-        if options is not None:
-            prop.update(next(o for o in options if o.get("type") != "null"))
-        prop.pop("default", None)
-
-
 class ProductUpdate(BaseModel):
     """Partial update (PUT and PATCH alike): only the fields sent change. `id`, `created_at`
     and `updated_at` are not here, so sending them is a 422 (extra="forbid")."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=_without_nulls)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=without_nulls)
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=5000)
@@ -168,25 +162,41 @@ class Product(BaseModel):
 Sort = Literal["name", "-name", "price", "-price", "-created_at"]
 
 
+def _empty_is_no_filter(schema: dict[str, Any]) -> None:
+    # As query parameters: never null, and an empty value (?min_price=, as HTML forms send)
+    # is accepted as "no filter" whatever the parameter's type.
+    without_nulls(schema)
+    for prop in schema.get("properties", {}).values():
+        if prop.get("type") != "string":
+            typed = dict(prop)
+            prop.clear()
+            prop["anyOf"] = [typed, {"type": "string", "maxLength": 0}]
+
+
+QueryPrice = Annotated[
+    Decimal,
+    Field(ge=0, le=MAX_PRICE),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": float(MAX_PRICE)}),
+]
+
+
 class ProductFilters(BaseModel):
     """`GET /api/products` query parameters. `in_stock=false` lists only products that are
-    out of stock; leave it out to list both."""
+    out of stock; leave it out to list both. A `min_price` above `max_price` is a range no
+    price is in: an empty list."""
 
-    model_config = ConfigDict(extra="ignore")  # paging and unknown parameters are not filters
+    # Paging and unknown parameters are not filters.
+    model_config = ConfigDict(extra="ignore", json_schema_extra=_empty_is_no_filter)
 
     q: str | None = Field(default=None, max_length=200)
     category: str | None = Field(default=None, max_length=100)
     brand: str | None = Field(default=None, max_length=100)
-    min_price: Decimal | None = Field(default=None, ge=0, le=MAX_PRICE)
-    max_price: Decimal | None = Field(default=None, ge=0, le=MAX_PRICE)
+    min_price: QueryPrice | None = Field(default=None, description="Lowest price, inclusive.")
+    max_price: QueryPrice | None = Field(
+        default=None, description="Highest price, inclusive; below min_price, nothing matches."
+    )
     in_stock: bool | None = None
     sort: Sort | None = None
-
-    @model_validator(mode="after")
-    def _price_range(self) -> ProductFilters:
-        if self.min_price is not None and self.max_price is not None and self.min_price > self.max_price:
-            raise PydanticCustomError("price_range", "min_price must not be greater than max_price")
-        return self
 
 
 # -- stock reservations (the orders service's view) -----------------------------------------
@@ -217,8 +227,8 @@ class StockLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Any integer: an id that cannot exist is "not found", as for the local client.
-    product_id: int = Field(strict=True)
-    quantity: int = Field(strict=True, ge=1, le=MAX_LINE_QUANTITY)
+    product_id: WholeNumber  # any other id is a product that does not exist: 404
+    quantity: WholeNumber = Field(ge=1, le=MAX_LINE_QUANTITY)
 
 
 class ReservationRequest(BaseModel):
