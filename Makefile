@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 INSTALLED_TEST := $(VENV)/.installed-test
 
-.PHONY: run test bench clean
+.PHONY: run test fuzz bench clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,13 @@ run: $(INSTALLED)
 
 test: $(INSTALLED_TEST)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Schemathesis with a large budget (tests/fuzz.py): every check and phase, anonymous, as a
+# customer and as an admin, each against a fresh shop; reports in test-output/fuzz/.
+# About 3 x 30 operations x 600 examples, over 50,000 cases: half an hour or more.
+FUZZ_ARGS ?= --max-examples 600 --workers 2
+fuzz: $(INSTALLED_TEST)
+	$(PY) -m tests.fuzz --report-dir test-output/fuzz $(FUZZ_ARGS)
 
 # Needs wrk (apt-get install wrk); BENCH_ARGS="--quick" for a short trial run. The test
 # extra brings the Kafka-protocol broker the Kafka rows use.

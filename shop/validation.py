@@ -36,8 +36,9 @@ def _whole_number(value: Any) -> Any:
     return value
 
 
-# An int that takes JSON numbers without a fraction (3 and 3.0) and nothing else.
-WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+# For an int field: takes JSON numbers without a fraction (3 and 3.0) and nothing else.
+# It goes after the field's Field(...) in Annotated, so the bounds stay in its JSON Schema.
+WHOLE_NUMBER = BeforeValidator(_whole_number)
 
 
 def without_nulls(schema: dict[str, Any]) -> None:
@@ -48,3 +49,10 @@ def without_nulls(schema: dict[str, Any]) -> None:
         if options is not None:
             prop.update(next(o for o in options if o.get("type") != "null"))
         prop.pop("default", None)
+
+
+# The schema of a required text in a model that strips whitespace (str_strip_whitespace):
+# minLength 1 alone would let " " through the document and not through the model. The model
+# strips Unicode White_Space (pydantic-core is Rust); Python's \s also takes \x1c-\x1f, which
+# are not, so they are named: "a character that is not White_Space" read alike by both.
+NON_BLANK: dict[str, Any] = {"pattern": r"[^\s]|[\x1c-\x1f]"}

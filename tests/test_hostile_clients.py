@@ -21,7 +21,9 @@ ORDER = {"items": [{"product_id": 1, "quantity": 1}]}
 async def test_a_deleted_customers_old_token_places_no_order(api: Api) -> None:
     admin = await api.admin()
     gone = await api.register()
-    assert (await api.client.post("/api/orders", json=ORDER, headers=gone.headers)).status == 201
+    placed = await api.client.post("/api/orders", json=ORDER, headers=gone.headers)
+    assert placed.status == 201
+    order_id = (await placed.json())["id"]
     stock = (await (await api.client.get("/api/products/1")).json())["stock_quantity"]
     deleted = await api.client.delete(f"/api/customers/{gone.id}", headers=admin.headers)
     assert deleted.status == 204
@@ -30,6 +32,7 @@ async def test_a_deleted_customers_old_token_places_no_order(api: Api) -> None:
     assert "no longer exists" in (await problem(refused, 401))["detail"]
     keyed = {**gone.headers, "Idempotency-Key": "after-deletion"}
     await problem(await api.client.post("/api/orders", json=ORDER, headers=keyed), 401)
+    await problem(await api.client.post(f"/api/orders/{order_id}/cancel", headers=gone.headers), 401)
     # Nothing was reserved for the refused orders.
     assert (await (await api.client.get("/api/products/1")).json())["stock_quantity"] == stock
 
@@ -123,3 +126,54 @@ async def test_a_malformed_request_line_is_a_400(api: Api) -> None:
     assert port is not None
     status, _content_type, _body = await raw_request(port, b"GET /api/pro\x01ducts HTTP/1.1\r\nHost: shop\r\n")
     assert status == 400
+
+
+# -- the shop answers what its document says ---------------------------------------------------
+
+
+async def test_methods_me_does_not_have_are_405_not_a_customer_called_me(api: Api) -> None:
+    admin = await api.admin()
+    for method in ("PUT", "PATCH", "DELETE"):
+        response = await api.client.request(method, "/api/customers/me", json={}, headers=admin.headers)
+        await problem(response, 405)
+        assert response.headers["Allow"] == "GET"
+    assert (await api.client.get("/api/customers/me", headers=admin.headers)).status == 200
+
+
+async def test_a_whole_number_written_with_a_fraction_is_a_whole_number(api: Api) -> None:
+    """JSON Schema's "integer" takes 2.0; the document says integer, so the shop does too."""
+    customer = await api.register()
+    order = {"items": [{"product_id": 1.0, "quantity": 2.0}]}
+    placed = await api.client.post("/api/orders", json=order, headers=customer.headers)
+    assert placed.status == 201, await placed.text()
+    assert [(line["product_id"], line["quantity"]) for line in (await placed.json())["items"]] == [(1, 2)]
+    for bad in (2.5, "2", True):
+        refused = await api.client.post(
+            "/api/orders", json={"items": [{"product_id": 1, "quantity": bad}]}, headers=customer.headers
+        )
+        await problem(refused, 422)
+
+
+async def test_malformed_ids_in_headers_and_queries_are_422_for_everyone(api: Api) -> None:
+    customer = await api.register()
+    for value in ("abc", "", "-1", str(2**63)):
+        stream = await api.client.get("/api/orders/events", headers={**customer.headers, "Last-Event-ID": value})
+        await problem(stream, 422)
+        listed = await api.client.get("/api/orders", params={"customer_id": value}, headers=customer.headers)
+        await problem(listed, 422)
+    for query in ("limit=", "offset=", f"limit={2**63}"):
+        await problem(await api.client.get(f"/api/products?{query}"), 422)
+
+
+async def test_the_document_has_no_blanket_default_and_bounds_what_the_shop_bounds(api: Api) -> None:
+    doc = await (await api.client.get("/api/openapi.json")).json()
+    place = doc["paths"]["/api/orders"]["post"]
+    assert "default" not in place["responses"]
+    assert {"400", "401", "409", "413", "415", "422", "429", "503"} <= set(place["responses"])
+    key = next(p for p in place["parameters"] if p["name"] == "Idempotency-Key")
+    assert (key["schema"]["minLength"], key["schema"]["maxLength"]) == (1, 200)
+    deliveries = doc["paths"]["/api/dispatcher/deliveries"]["get"]["parameters"]
+    assert next(p for p in deliveries if p["name"] == "status")["schema"]["enum"] == ["pending", "delivered", "failed"]
+    stream = doc["paths"]["/api/orders/events"]["get"]["responses"]["200"]["content"]["text/event-stream"]
+    assert stream["schema"]["properties"]["event"] == {"const": "status"}
+    assert stream["schema"]["properties"]["data"]["contentMediaType"] == "application/json"

@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from shop.validation import Email
+from shop.validation import NON_BLANK, Email
 
 from shop.services.customers.models import ProfileFields
 
@@ -14,7 +14,7 @@ Role = Literal["customer", "admin"]
 class RegisterRequest(ProfileFields):
     """Registration also creates the customer profile, so it takes the profile fields too."""
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=NON_BLANK)
     email: Email
     # Never trimmed (the profile fields are): login compares the password exactly as typed.
     password: Annotated[str, StringConstraints(strip_whitespace=False, min_length=8, max_length=1024)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shop.validation import Email, without_nulls
+from shop.validation import NON_BLANK, Email, without_nulls
 
 Text = Field(default="", max_length=500)
 
@@ -20,7 +20,7 @@ class ProfileFields(BaseModel):
 
 
 class CustomerCreate(ProfileFields):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=NON_BLANK)
     email: Email
 
 
@@ -30,7 +30,7 @@ class CustomerUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=without_nulls)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=NON_BLANK)
     address: str | None = Field(default=None, max_length=500)
     city: str | None = Field(default=None, max_length=500)
     mobile: str | None = Field(default=None, max_length=40)

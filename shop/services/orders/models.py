@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shop.pathparams import MAX_ID
-from shop.validation import WholeNumber
+from shop.validation import WHOLE_NUMBER
 
 Status = Literal["Created", "Dispatched", "Cancelled"]
 
@@ -26,18 +26,22 @@ class OrderLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # "3" and true are not quantities; 3.0 is, as JSON Schema's "integer" says.
-    product_id: WholeNumber = Field(ge=1, le=MAX_ID)
-    quantity: WholeNumber = Field(ge=1, le=1000)
+    product_id: Annotated[int, Field(ge=1, le=MAX_ID), WHOLE_NUMBER]
+    quantity: Annotated[int, Field(ge=1, le=1000), WHOLE_NUMBER]
     customer_id: Any = Field(default=None, exclude=True)
     per_cost: Any = Field(default=None, exclude=True)
     total_cost: Any = Field(default=None, exclude=True)
     status: Any = Field(default=None, exclude=True)
 
 
+# An order's lines; also the whole body in the original UI's form of an order (a bare array).
+OrderLines = Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
+
+
 class OrderCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: Annotated[list[OrderLineIn], Field(min_length=1, max_length=MAX_LINES)]
+    items: OrderLines
 
 
 class OrderLine(BaseModel):

@@ -54,9 +54,7 @@ class Orders:
     ) -> tuple[Order, bool]:
         """Returns (order, created). A retry with the same key and body returns the first
         order and creates nothing; the same key with another body is a Conflict."""
-        # A token outlives its customer (deleted by an admin): the customer must exist now.
-        if not await self.registry.get(CUSTOMERS).exists(customer_id):
-            raise Unauthorized("This account no longer exists.", token_sent=True)
+        await self.require_customer(customer_id)
         if idempotency_key is None:
             return await self._place(customer_id, body, updated_by, None, None)
         lock_key = (customer_id, idempotency_key)
@@ -75,6 +73,12 @@ class Orders:
         finally:
             if not lock.locked():
                 self._key_locks.pop(lock_key, None)
+
+    async def require_customer(self, customer_id: int) -> None:
+        """A token outlives its customer (deleted by an admin): no write is accepted for a
+        customer who is gone, whatever the token says. Asked of customers, here or remote."""
+        if not await self.registry.get(CUSTOMERS).exists(customer_id):
+            raise Unauthorized("This account no longer exists.", token_sent=True)
 
     async def list_answer(self, key: Hashable, load: Callable[[], Awaitable[Answer]]) -> Answer:
         """An order list from the read cache, or `load`ed; never kept while the products'

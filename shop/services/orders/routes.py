@@ -19,7 +19,7 @@ from shop.paging import Page
 from shop.readcache import Answer
 from shop.pathparams import MAX_ID, parse_id, path_id
 from shop.services.orders.live import StatusBroadcaster
-from shop.services.orders.models import Order, OrderCreate, OrderLineIn, StatusData, StatusEvent
+from shop.services.orders.models import Order, OrderCreate, OrderLines, StatusData, StatusEvent
 from shop.services.orders.placing import Orders
 from shop.services.orders.store import OrderDocument
 from shop.services.products.client import PRODUCTS
@@ -99,7 +99,7 @@ async def _visible_order(request: web.Request) -> tuple[Order, Caller]:
     "`status` in a line are ignored. With `Idempotency-Key`, a retry with the same body returns "
     "the same order (200) and creates nothing.",
     auth="customer",
-    body=OrderCreate | list[OrderLineIn],
+    body=OrderCreate | OrderLines,
     headers=[IDEMPOTENCY_KEY],
     responses={
         201: Content(Order, headers={"Location": "The new order's URL."}),
@@ -224,6 +224,8 @@ async def get_order(request: web.Request) -> web.Response:
 )
 async def cancel_order(request: web.Request) -> web.Response:
     order, caller = await _visible_order(request)
+    if not caller.is_admin:
+        await _orders(request).require_customer(caller.user_id)
     return await _answer(request, await _orders(request).cancel(order.id, _actor(caller)))
 
 

@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from shop.errors import FieldError, ValidationFailed
 from shop.pathparams import MAX_ID
-from shop.validation import WholeNumber, without_nulls
+from shop.validation import NON_BLANK, WHOLE_NUMBER, without_nulls
 
 MAX_PRICE = Decimal("1000000.00")
 MAX_STOCK = 1_000_000_000
@@ -53,9 +53,11 @@ Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 cod
 Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 
 Rating = Annotated[float, Field(strict=True, ge=0, le=5)]
-Stock = Annotated[WholeNumber, Field(ge=0, le=MAX_STOCK)]
+Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), WHOLE_NUMBER]
 
-_IMAGE_URL_PATTERN = r"^(https?://[^\s/]+[^\s]*|/[^\s/][^\s]*)$"
+# No spaces and no control characters. Spelled out as well as \s: Python's \s takes \x1c-\x1f
+# and Unicode's (the document's validators) does not, and both must read it alike.
+_IMAGE_URL_PATTERN = r"^(https?://[^\s\x00-\x1f\x7f/]+[^\s\x00-\x1f\x7f]*|/[^\s\x00-\x1f\x7f/][^\s\x00-\x1f\x7f]*)$"
 _IMAGE_URL = re.compile(_IMAGE_URL_PATTERN)
 
 
@@ -69,7 +71,7 @@ ImageUrl = Annotated[
     str, Field(max_length=2000, json_schema_extra={"pattern": _IMAGE_URL_PATTERN}), AfterValidator(_image_url)
 ]
 Images = Annotated[list[ImageUrl], Field(max_length=20)]
-SpecName = Annotated[str, Field(min_length=1, max_length=100)]
+SpecName = Annotated[str, Field(min_length=1, max_length=100, json_schema_extra=NON_BLANK)]
 SpecValue = Annotated[str, Field(max_length=1000)]
 Specifications = Annotated[dict[SpecName, SpecValue], Field(max_length=100)]
 
@@ -77,8 +79,8 @@ Specifications = Annotated[dict[SpecName, SpecValue], Field(max_length=100)]
 class Review(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    user: str = Field(min_length=1, max_length=200)
-    rating: WholeNumber = Field(ge=0, le=5, description="whole stars, 0 to 5")
+    user: str = Field(min_length=1, max_length=200, json_schema_extra=NON_BLANK)
+    rating: Annotated[int, Field(ge=0, le=5, description="whole stars, 0 to 5"), WHOLE_NUMBER]
     comment: str = Field(default="", max_length=5000)
 
 
@@ -88,7 +90,7 @@ Reviews = Annotated[list[Review], Field(max_length=200)]
 class ProductCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, json_schema_extra=NON_BLANK)
     description: str = Field(default="", max_length=5000)
     price: Price
     currency: Currency = "USD"
@@ -110,7 +112,7 @@ class ProductUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=without_nulls)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=NON_BLANK)
     description: str | None = Field(default=None, max_length=5000)
     price: Price | None = None
     currency: Currency | None = None
@@ -227,8 +229,8 @@ class StockLineIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     # Any integer: an id that cannot exist is "not found", as for the local client.
-    product_id: WholeNumber  # any other id is a product that does not exist: 404
-    quantity: WholeNumber = Field(ge=1, le=MAX_LINE_QUANTITY)
+    product_id: Annotated[int, WHOLE_NUMBER]  # any other id is a product that does not exist: 404
+    quantity: Annotated[int, Field(ge=1, le=MAX_LINE_QUANTITY), WHOLE_NUMBER]
 
 
 class ReservationRequest(BaseModel):
