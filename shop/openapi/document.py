@@ -386,8 +386,8 @@ def _errors(item: _Planned, operation: Operation) -> dict[int, str]:
         derived[403] = ""
     if operation.auth == "owner_or_admin" or any(where == "path" for where, _p, _s in item.params):
         derived[404] = ""
-    if item.query_model is not None or any(where == "query" for where, _p, _s in item.params):
-        derived[422] = ""  # a bad query parameter (a header's handler says so itself if it checks)
+    if item.query_model is not None or any(where in ("query", "header") for where, _p, _s in item.params):
+        derived[422] = ""  # a query parameter or a header that fails its schema
     if item.route.path.startswith("/api/"):
         derived[429] = ""  # the gateway's rate limit covers every /api route
     if item.route.path.startswith(SERVICE_PREFIXES):
