@@ -169,10 +169,13 @@ def _empty_is_no_filter(schema: dict[str, Any]) -> None:
     # is accepted as "no filter" whatever the parameter's type.
     without_nulls(schema)
     for prop in schema.get("properties", {}).values():
-        if prop.get("type") != "string":
+        if "enum" in prop:
+            prop["enum"] = [*prop["enum"], ""]
+        elif prop.get("type") != "string":
+            labels = {key: prop.pop(key) for key in ("title", "description") if key in prop}
             typed = dict(prop)
             prop.clear()
-            prop["anyOf"] = [typed, {"type": "string", "maxLength": 0}]
+            prop.update(labels, anyOf=[typed, {"type": "string", "maxLength": 0}])
 
 
 QueryPrice = Annotated[
