@@ -21,7 +21,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from shop.app import create_app
-from shop.registry import SERVICE_TOKEN_HEADER
+from shop.errors import Conflict
+from shop.registry import SERVICE_TOKEN_HEADER, Registry
+from shop.services.auth.client import AUTH
+from shop.services.customers.client import CUSTOMERS
 from tests.assertions import problem
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, make_config
 from tests.kafka import bus_settings
@@ -256,3 +259,25 @@ async def test_orders_in_another_process_refuse_a_deleted_customer(tmp_path: Pat
             refused = await orders.post("/api/orders", json=order, headers=gone.headers)
             assert "no longer exists" in (await problem(refused, 401))["detail"]
             await json_of(await orders.post("/api/orders", json=order, headers=admin.headers), 201)
+
+
+async def test_the_new_remote_calls_answer_as_the_local_ones(tmp_path: Path) -> None:
+    """What customers asks auth (is this email an account's? an admin's login is kept) and
+    what orders asks customers (does this customer exist?), over HTTP."""
+    cfg = make_config(tmp_path / "people")
+    async with served(cfg, ["auth", "customers"]) as people:
+        api = Api(people)
+        admin, ann = await api.admin(), await api.register()
+        registry = Registry(cfg.internal.service_token, request_timeout=5)
+        await registry.start()
+        try:
+            url = str(people.make_url("")).rstrip("/")
+            registry.register_remote(AUTH, url)
+            registry.register_remote(CUSTOMERS, url)
+            auth, customers = registry.get(AUTH), registry.get(CUSTOMERS)
+            assert await auth.email_taken(ann.email.upper()) and not await auth.email_taken("nobody@example.com")
+            with pytest.raises(Conflict):
+                await auth.remove_login(admin.id)
+            assert await customers.exists(ann.id) and not await customers.exists(ann.id + 100)
+        finally:
+            await registry.close()
