@@ -117,6 +117,9 @@ async def test_a_query_that_is_not_utf8_is_never_a_500(api: Api) -> None:
             assert status in (200, 422), (path, query, body)
             if status == 422:
                 assert content_type == "application/problem+json"
+    # Not even percent-encoded: aiohttp's parser refuses the request line itself.
+    status, _content_type, _body = await raw_request(port, b"GET /api/products?q=a\x93b HTTP/1.1\r\nHost: shop\r\n")
+    assert status == 400
 
 
 async def test_a_malformed_request_line_is_a_400(api: Api) -> None:
