@@ -1,6 +1,10 @@
 """Schemathesis in the suite (tests/fuzz.py): every check and phase, anonymous, as a customer
 and as an admin, against the real shop on a free port, on a budget of about a minute and a
-half in all. `make fuzz` runs the same with a budget of tens of thousands of cases."""
+half in all. `make fuzz` runs the same with a budget of tens of thousands of cases.
+
+No check is excluded. One expectation is widened, for one operation, with its reason in
+tests/fuzz.py (ADJUSTED_EXPECTATIONS): POST /api/orders may answer a schema-valid order that
+names a product id that does not exist with 422, as the contract says."""
 
 from __future__ import annotations
 
