@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, ClassVar, Self
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -51,8 +51,27 @@ def without_nulls(schema: dict[str, Any]) -> None:
         prop.pop("default", None)
 
 
-# The schema of a required text in a model that strips whitespace (str_strip_whitespace):
-# minLength 1 alone would let " " through the document and not through the model. The model
-# strips Unicode White_Space (pydantic-core is Rust); Python's \s also takes \x1c-\x1f, which
-# are not, so they are named: "a character that is not White_Space" read alike by both.
-NON_BLANK: dict[str, Any] = {"pattern": r"[^\s]|[\x1c-\x1f]"}
+# Unicode's White_Space characters: what a text field loses at its ends.
+WHITE_SPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+
+# A required text: at least one character that is not White_Space. Python's \s (the
+# fuzzer's reading of the document) also takes \x1c-\x1f and Rust's (pydantic's) does not,
+# so they are named, and both read it alike.
+NON_BLANK = r"[^\s]|[\x1c-\x1f]"
+
+
+class StripsText(BaseModel):
+    """A request body whose text fields lose the White_Space at their ends once validated.
+
+    After, not before (pydantic's str_strip_whitespace): the document's bounds (minLength,
+    maxLength, pattern) are what a client checks the value it sends against, so the shop
+    checks the same value; a name of spaces is refused by its NON_BLANK pattern instead."""
+
+    _keep_as_sent: ClassVar[frozenset[str]] = frozenset()
+
+    @model_validator(mode="after")
+    def _strip_text(self) -> Self:
+        for name, value in self.__dict__.items():
+            if isinstance(value, str) and name not in self._keep_as_sent:
+                self.__dict__[name] = value.strip(WHITE_SPACE)
+        return self

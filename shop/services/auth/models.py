@@ -14,10 +14,11 @@ Role = Literal["customer", "admin"]
 class RegisterRequest(ProfileFields):
     """Registration also creates the customer profile, so it takes the profile fields too."""
 
-    name: str = Field(min_length=1, max_length=200, json_schema_extra=NON_BLANK)
+    name: str = Field(min_length=1, max_length=200, pattern=NON_BLANK)
     email: Email
     # Never trimmed (the profile fields are): login compares the password exactly as typed.
-    password: Annotated[str, StringConstraints(strip_whitespace=False, min_length=8, max_length=1024)]
+    _keep_as_sent = frozenset({"password"})
+    password: Annotated[str, StringConstraints(min_length=8, max_length=1024)]
 
 
 class LoginRequest(BaseModel):

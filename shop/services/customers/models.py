@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from shop.validation import NON_BLANK, Email, without_nulls
+from shop.validation import NON_BLANK, Email, StripsText, without_nulls
 
 Text = Field(default="", max_length=500)
 
 
-class ProfileFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ProfileFields(StripsText):
+    model_config = ConfigDict(extra="forbid")
 
     address: str = Text
     city: str = Text
@@ -20,17 +20,17 @@ class ProfileFields(BaseModel):
 
 
 class CustomerCreate(ProfileFields):
-    name: str = Field(min_length=1, max_length=200, json_schema_extra=NON_BLANK)
+    name: str = Field(min_length=1, max_length=200, pattern=NON_BLANK)
     email: Email
 
 
-class CustomerUpdate(BaseModel):
+class CustomerUpdate(StripsText):
     """Partial update: only fields sent are changed. `id` and `email` are not here, so
     sending them is a 422 (extra="forbid")."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=without_nulls)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=without_nulls)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=NON_BLANK)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NON_BLANK)
     address: str | None = Field(default=None, max_length=500)
     city: str | None = Field(default=None, max_length=500)
     mobile: str | None = Field(default=None, max_length=40)

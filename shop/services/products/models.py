@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 
 from shop.errors import FieldError, ValidationFailed
 from shop.pathparams import MAX_ID
-from shop.validation import NON_BLANK, WHOLE_NUMBER, without_nulls
+from shop.validation import NON_BLANK, WHOLE_NUMBER, StripsText, without_nulls
 
 MAX_PRICE = Decimal("1000000.00")
 MAX_STOCK = 1_000_000_000
@@ -71,15 +71,15 @@ ImageUrl = Annotated[
     str, Field(max_length=2000, json_schema_extra={"pattern": _IMAGE_URL_PATTERN}), AfterValidator(_image_url)
 ]
 Images = Annotated[list[ImageUrl], Field(max_length=20)]
-SpecName = Annotated[str, Field(min_length=1, max_length=100, json_schema_extra=NON_BLANK)]
+SpecName = Annotated[str, Field(min_length=1, max_length=100, pattern=NON_BLANK)]
 SpecValue = Annotated[str, Field(max_length=1000)]
 Specifications = Annotated[dict[SpecName, SpecValue], Field(max_length=100)]
 
 
-class Review(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class Review(StripsText):
+    model_config = ConfigDict(extra="forbid")
 
-    user: str = Field(min_length=1, max_length=200, json_schema_extra=NON_BLANK)
+    user: str = Field(min_length=1, max_length=200, pattern=NON_BLANK)
     rating: Annotated[int, Field(ge=0, le=5, description="whole stars, 0 to 5"), WHOLE_NUMBER]
     comment: str = Field(default="", max_length=5000)
 
@@ -87,10 +87,10 @@ class Review(BaseModel):
 Reviews = Annotated[list[Review], Field(max_length=200)]
 
 
-class ProductCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class ProductCreate(StripsText):
+    model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, json_schema_extra=NON_BLANK)
+    name: str = Field(min_length=1, max_length=200, pattern=NON_BLANK)
     description: str = Field(default="", max_length=5000)
     price: Price
     currency: Currency = "USD"
@@ -106,13 +106,13 @@ class ProductCreate(BaseModel):
     model: str = Field(default="", max_length=100)
 
 
-class ProductUpdate(BaseModel):
+class ProductUpdate(StripsText):
     """Partial update (PUT and PATCH alike): only the fields sent change. `id`, `created_at`
     and `updated_at` are not here, so sending them is a 422 (extra="forbid")."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, json_schema_extra=without_nulls)
+    model_config = ConfigDict(extra="forbid", json_schema_extra=without_nulls)
 
-    name: str | None = Field(default=None, min_length=1, max_length=200, json_schema_extra=NON_BLANK)
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NON_BLANK)
     description: str | None = Field(default=None, max_length=5000)
     price: Price | None = None
     currency: Currency | None = None
