@@ -181,7 +181,9 @@ async def test_every_error_response_is_a_problem(client: TestClient) -> None:
         for status, response in op["responses"].items():
             if int(status) < 400:
                 continue
-            content = deref(doc, response)["content"]
+            content = dict(deref(doc, response)["content"])
+            if status == "400":  # also aiohttp's own, for a request it cannot parse
+                assert content.pop("text/plain") == {"schema": {"type": "string"}}
             assert content == {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}, (
                 method,
                 path,

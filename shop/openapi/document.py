@@ -34,7 +34,11 @@ JsonSchemaMode = Literal["validation", "serialization"]
 
 # Errors many operations share: components.responses name and what the status means here.
 SHARED_ERRORS: dict[int, tuple[str, str]] = {
-    400: ("BadRequest", "The body is not valid JSON, or a header value is not UTF-8."),
+    400: (
+        "BadRequest",
+        "The body is not valid JSON, or a header value is not UTF-8; or, in plain text from "
+        "aiohttp's parser, a request line or header it cannot read (over 8 KiB, a control byte).",
+    ),
     401: ("Unauthorized", "A token is needed, or the one sent is invalid or expired."),
     403: ("Forbidden", "Signed in, but this needs an administrator."),
     404: ("NotFound", "No such resource, or not yours."),
@@ -337,7 +341,9 @@ class _Builder:
             if shared and not detail:
                 responses[str(status)] = _ref_response(shared[0])
             else:
-                responses[str(status)] = self.problem_response(detail or _phrase(status), ERROR_HEADERS.get(status, {}))
+                responses[str(status)] = self.problem_response(
+                    detail or _phrase(status), ERROR_HEADERS.get(status, {}), status
+                )
         return responses
 
     def _response(self, status: int, content: Content | None, schema: SchemaRef | None, paged: bool) -> dict[str, Any]:
@@ -359,16 +365,22 @@ class _Builder:
             result["content"] = {content.media_type: media}
         return result
 
-    def problem_response(self, description: str, headers: dict[str, Any]) -> dict[str, Any]:
+    def problem_response(self, description: str, headers: dict[str, Any], status: int = 0) -> dict[str, Any]:
+        content: dict[str, Any] = {PROBLEM_CONTENT_TYPE: {"schema": self.problem}}
+        if status == 400:
+            # aiohttp's parser answers a request it cannot read (a request line over 8 KiB, a
+            # control byte in the URL) itself, in plain text, before the shop sees it: why it
+            # is not a problem document is in shop/gateway/errors.py.
+            content["text/plain"] = {"schema": {"type": "string"}}
         return {
             "description": description,
             "headers": {"X-Request-ID": _ref_header("X-Request-ID"), **headers},
-            "content": {PROBLEM_CONTENT_TYPE: {"schema": self.problem}},
+            "content": content,
         }
 
     def shared_responses(self) -> dict[str, Any]:
         responses = {
-            name: self.problem_response(f"{_phrase(status)}: {description}", ERROR_HEADERS.get(status, {}))
+            name: self.problem_response(f"{_phrase(status)}: {description}", ERROR_HEADERS.get(status, {}), status)
             for status, (name, description) in SHARED_ERRORS.items()
         }
         return responses
