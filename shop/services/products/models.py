@@ -55,9 +55,11 @@ Sku = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Rating = Annotated[float, Field(strict=True, ge=0, le=5)]
 Stock = Annotated[int, Field(ge=0, le=MAX_STOCK), WHOLE_NUMBER]
 
-# No spaces and no control characters. Spelled out as well as \s: Python's \s takes \x1c-\x1f
-# and Unicode's (the document's validators) does not, and both must read it alike.
-_IMAGE_URL_PATTERN = r"^(https?://[^\s\x00-\x1f\x7f/]+[^\s\x00-\x1f\x7f]*|/[^\s\x00-\x1f\x7f/][^\s\x00-\x1f\x7f]*)$"
+# No spaces and no control characters, read alike by Python's re (this model, the fuzzer)
+# and ECMA-262 (the document's validators), whose \s differ: C0, C1 and U+FEFF are named.
+_URL_CHAR = r"[^\s\x00-\x20\x7f-\x9f\ufeff]"
+_HOST_CHAR = r"[^\s\x00-\x20\x7f-\x9f\ufeff/]"
+_IMAGE_URL_PATTERN = rf"^(https?://{_HOST_CHAR}+{_URL_CHAR}*|/{_HOST_CHAR}{_URL_CHAR}*)$"
 _IMAGE_URL = re.compile(_IMAGE_URL_PATTERN)
 
 
