@@ -18,6 +18,7 @@ from aiohttp_jwt import JWTMiddleware
 
 from shop.errors import Unauthorized
 from shop.gateway.context import CALLER, TOKEN_SENT, Caller
+from shop.openapi.describe import described
 
 ALGORITHM = "HS256"
 _PAYLOAD_KEY = "jwt_payload"  # aiohttp-jwt only supports a string key here
@@ -35,6 +36,14 @@ def reads_token(request: web.Request) -> bool:
     return not (
         request.method == "OPTIONS" or request.path in PUBLIC_PATHS or request.path.startswith(INTERNAL_PREFIX)
     )
+
+
+def anyone_may_call(request: web.Request) -> bool:
+    """A route anyone may call (the catalogue): a token it cannot use is no reason to refuse
+    it. The original UI sends `Authorization:` with an empty value before login and its
+    expired token after a while; both are served as anonymous there."""
+    operation = described(request.match_info.handler)
+    return operation is not None and operation.auth == "public"
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -71,9 +80,29 @@ class TokenCheck:
         self._verified: dict[str, tuple[Caller, float]] = {}  # header -> (caller, exp)
         self._remember = remember
 
-    async def around(self, request: web.Request, then: Handler) -> web.StreamResponse:
+    async def around(self, request: web.Request, then: Handler, anonymous_if_unusable: bool = False) -> web.StreamResponse:
         """Verify the token (aiohttp-jwt raises HTTPUnauthorized for a bad one), set the
-        caller from its claims, then `then`."""
+        caller from its claims, then `then`. With `anonymous_if_unusable`, a token refused
+        before `then` began is ignored and `then` runs without a caller."""
+        if not anonymous_if_unusable:
+            return await self._verified_then(request, then)
+        began = False
+
+        async def beginning(request: web.Request) -> web.StreamResponse:
+            nonlocal began
+            began = True
+            return await then(request)
+
+        try:
+            return await self._verified_then(request, beginning)
+        except (web.HTTPUnauthorized, web.HTTPForbidden, Unauthorized):
+            if began:  # the route itself refused: its answer stands
+                raise
+        request.pop(CALLER, None)  # type: ignore[arg-type]
+        request[TOKEN_SENT] = False
+        return await then(request)
+
+    async def _verified_then(self, request: web.Request, then: Handler) -> web.StreamResponse:
         header = request.headers["Authorization"]
         known = self._verified.get(header)
         if known is not None:

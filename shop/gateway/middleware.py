@@ -22,7 +22,7 @@ from aiohttp.typedefs import Handler
 
 from shop.config import ShopConfig
 from shop.gateway.access import AccessLog, incoming_or_new_request_id
-from shop.gateway.auth import TokenCheck, reads_token
+from shop.gateway.auth import TokenCheck, anyone_may_call, reads_token
 from shop.gateway.bodies import check_body
 from shop.gateway.context import CALLER, REQUEST_ID
 from shop.gateway.errors import error_response
@@ -56,7 +56,7 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
                             limiter.check(request, request.get(CALLER), remote)
                         return await handler(request)
 
-                    response = await tokens.around(request, limited)
+                    response = await tokens.around(request, limited, anyone_may_call(request))
                 else:  # the fast path: no token to verify
                     if forwarded_for is None:
                         limiter.check(request, None, remote)

@@ -10,7 +10,7 @@ from shop.jsonutil import json_response
 from shop.pathparams import path_id
 from shop.openapi import operation
 from shop.services.auth.accounts import Accounts
-from shop.services.auth.models import LoginRequest, RegisterRequest, TokenResponse, User
+from shop.services.auth.models import LoginRequest, RegisterRequest, RegisterResponse, TokenResponse, User
 
 ACCOUNTS = web.AppKey("accounts", Slot[Accounts])
 
@@ -23,17 +23,18 @@ internal_routes = web.RouteTableDef()
     "Register a customer account and get a token",
     description="Also creates the customer profile with the same id, as one operation.",
     body=RegisterRequest,
-    responses={201: TokenResponse},
+    responses={201: RegisterResponse},
     errors={
         409: "An account with this email already exists.",
-        422: "Bad email, a password under 8 characters, or an unknown field.",
+        422: "Bad email, a password under 8 characters, a `confirmPassword` (or `confirm_password`) "
+        "that differs from it, or an unknown field.",
         503: "The customers service is down; nothing was created.",
     },
 )
 async def register(request: web.Request) -> web.Response:
     body = await read_model(request, RegisterRequest)
     result = await request.config_dict[ACCOUNTS].get().register(body)
-    return json_response(result, status=201)
+    return json_response(RegisterResponse(**result.model_dump()), status=201)
 
 
 @routes.post("/login")
