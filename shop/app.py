@@ -13,9 +13,10 @@ from aiohttp import web
 
 from shop.config import ShopConfig
 from shop.gateway.access import add_response_headers
-from shop.gateway.cors import enable_cors
+from shop.gateway.cors import enable_cors, enable_cors_off_route
 from shop.gateway.middleware import gateway_middleware
 from shop.gateway.proxy import Forwarder
+from shop.gateway.slashes import merge_slashes_when_routing
 from shop.metrics import Metrics
 from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
 from shop.openapi.routes import setup_docs
@@ -107,12 +108,14 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     app[METRICS] = metrics
     app[READINESS_CHECKS] = {}
     app.on_response_prepare.append(add_response_headers)
+    merge_slashes_when_routing(app)
     bus = create_bus(cfg.bus)
     app[BUS] = bus
     app.add_routes(ops_routes)
     app.add_routes(bus_routes)
     setup_docs(app)  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
+    enable_cors_off_route(app, cfg.gateway.cors_origins)
     if layout.gateway:  # the public front; a services process serves only APIs
         app.router.add_static("/static", Path(__file__).parent / "web" / "static")
         add_storefront(app)  # GET /: the storefront page; its assets are under /static

@@ -24,10 +24,12 @@ from shop.config import ShopConfig
 from shop.gateway.access import AccessLog, incoming_or_new_request_id
 from shop.gateway.auth import TokenCheck, anyone_may_call, reads_token
 from shop.gateway.bodies import check_body
+from shop.gateway.cors import off_route_preflight
 from shop.gateway.context import CALLER, REQUEST_ID
 from shop.gateway.errors import error_response
 from shop.gateway.forwarded import vouched_client
 from shop.gateway.ratelimit import RateLimiter
+from shop.gateway.slashes import with_merged_slashes
 from shop.metrics import Metrics
 
 
@@ -37,10 +39,12 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
     limiter = RateLimiter(cfg.gateway)
     tokens = TokenCheck(cfg.auth.jwt_secret, cfg.auth.issuer)
     access = AccessLog()
+    cors_origins = frozenset(cfg.gateway.cors_origins)
 
     @web.middleware
     async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
+        request = with_merged_slashes(request)
         request[REQUEST_ID] = request_id = incoming_or_new_request_id(request)
         remote = request.remote
         status = 500  # what the log says if the handler is cancelled or the client goes away
@@ -49,7 +53,9 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
                 forwarded_for = vouched_client(request, service_token)
                 remote = forwarded_for or remote
                 check_body(request, max_body_bytes)
-                if "Authorization" in request.headers and reads_token(request):
+                if request.method == "OPTIONS" and (preflight := off_route_preflight(request, cors_origins)):
+                    response = preflight
+                elif "Authorization" in request.headers and reads_token(request):
 
                     async def limited(request: web.Request) -> web.StreamResponse:
                         if forwarded_for is None:

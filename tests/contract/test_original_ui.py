@@ -183,7 +183,7 @@ async def test_row10_cors_headers_on_error_answers(make_api: MakeApi) -> None:
         401: await api.client.get("/api/orders", headers={**origin, "Authorization": stale_token()}),
         404: await api.client.get("/api/nothing-here", headers=origin),
         405: await api.client.delete("/api/products", headers={**origin, **user.headers}),
-        409: await api.client.post("/api/orders", json=[{"product_id": product["id"], "quantity": 10**6}],
+        409: await api.client.post("/api/orders", json=[{"product_id": product["id"], "quantity": product["stock_quantity"] + 1}],
                                    headers={**origin, **user.headers}),
         422: await api.client.put(f"/api/customers/{user.id}", json={"id": 999}, headers={**origin, **user.headers}),
     }
