@@ -16,7 +16,7 @@ from shop.gateway.access import add_response_headers
 from shop.gateway.cors import enable_cors, enable_cors_off_route
 from shop.gateway.middleware import gateway_middleware
 from shop.gateway.proxy import Forwarder
-from shop.gateway.slashes import merge_slashes_when_routing
+from shop.gateway.paths import route_original_paths
 from shop.metrics import Metrics
 from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
 from shop.openapi.routes import setup_docs
@@ -108,7 +108,7 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     app[METRICS] = metrics
     app[READINESS_CHECKS] = {}
     app.on_response_prepare.append(add_response_headers)
-    merge_slashes_when_routing(app)
+    route_original_paths(app)  # before enable_cors: /api/token answers cross-origin too
     bus = create_bus(cfg.bus)
     app[BUS] = bus
     app.add_routes(ops_routes)

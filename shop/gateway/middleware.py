@@ -29,7 +29,7 @@ from shop.gateway.context import CALLER, REQUEST_ID
 from shop.gateway.errors import error_response
 from shop.gateway.forwarded import vouched_client
 from shop.gateway.ratelimit import RateLimiter
-from shop.gateway.slashes import with_merged_slashes
+from shop.gateway.paths import canonical_request
 from shop.metrics import Metrics
 
 
@@ -44,7 +44,7 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
     @web.middleware
     async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
-        request = with_merged_slashes(request)
+        request = canonical_request(request)
         request[REQUEST_ID] = request_id = incoming_or_new_request_id(request)
         remote = request.remote
         status = 500  # what the log says if the handler is cancelled or the client goes away
