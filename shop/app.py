@@ -17,6 +17,7 @@ from shop.gateway.cors import enable_cors, enable_cors_off_route
 from shop.gateway.middleware import gateway_middleware
 from shop.gateway.proxy import Forwarder
 from shop.gateway.paths import route_original_paths
+from shop.gateway.revocation import TokenRevocations
 from shop.metrics import Metrics
 from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
 from shop.openapi.routes import setup_docs
@@ -53,15 +54,19 @@ def _without_bus(factory: Callable[[ShopConfig, Registry], ServiceApps]) -> Serv
     return lambda cfg, registry, bus: factory(cfg, registry)
 
 
-# Creation order matters: a service's start-up may call one created before it (auth creates
-# the admin's customer profile).
-LOCAL_FACTORIES: dict[str, ServiceFactory] = {
-    "customers": _without_bus(customers_app.create_app),
-    "products": _without_bus(products_app.create_app),
-    "auth": _without_bus(auth_app.create_app),
-    "orders": orders_app.create_app,
-    "dispatcher": dispatcher_app.create_app,
-}
+def local_factories(revocations: TokenRevocations) -> dict[str, ServiceFactory]:
+    """Creation order matters: a service's start-up may call one created before it (auth
+    creates the admin's customer profile). Auth voids tokens in `revocations`, which the
+    gateway of the same process consults (shop/gateway/revocation.py)."""
+    return {
+        "customers": _without_bus(customers_app.create_app),
+        "products": _without_bus(products_app.create_app),
+        "auth": lambda cfg, registry, bus: auth_app.create_app(cfg, registry, revocations),
+        "orders": orders_app.create_app,
+        "dispatcher": dispatcher_app.create_app,
+    }
+
+
 REMOTE_KEYS: dict[str, ServiceKey[Any]] = {
     "auth": AUTH,
     "customers": CUSTOMERS,
@@ -101,8 +106,12 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     cfg = resolve_secrets(cfg)
     registry = Registry(cfg.internal.service_token, cfg.gateway.upstream_timeout_seconds)
     metrics = Metrics()
+    revocations = TokenRevocations()
+    factories = local_factories(revocations)
 
-    app = web.Application(middlewares=[gateway_middleware(cfg, metrics)], client_max_size=cfg.gateway.max_body_bytes)
+    app = web.Application(
+        middlewares=[gateway_middleware(cfg, metrics, revocations)], client_max_size=cfg.gateway.max_body_bytes
+    )
     app[CONFIG] = cfg
     app[REGISTRY] = registry
     app[METRICS] = metrics
@@ -124,9 +133,9 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
         registry.register_remote(REMOTE_KEYS[name], url)
     app.cleanup_ctx.append(_registry_context(registry))
 
-    for name in LOCAL_FACTORIES:
+    for name in factories:
         if name in layout.local:
-            mount(app, LOCAL_FACTORIES[name](cfg, registry, bus))
+            mount(app, factories[name](cfg, registry, bus))
     if BUS_USERS & layout.local:
         _run_bus(app, bus)
     _forward_remote_services(app, cfg, registry, layout)

@@ -29,15 +29,16 @@ from shop.gateway.context import CALLER, REQUEST_ID
 from shop.gateway.errors import error_response
 from shop.gateway.forwarded import vouched_client
 from shop.gateway.ratelimit import RateLimiter
+from shop.gateway.revocation import TokenRevocations
 from shop.gateway.paths import canonical_request
 from shop.metrics import Metrics
 
 
-def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
+def gateway_middleware(cfg: ShopConfig, metrics: Metrics, revocations: TokenRevocations) -> Any:
     service_token = cfg.internal.service_token.encode()
     max_body_bytes = cfg.gateway.max_body_bytes
     limiter = RateLimiter(cfg.gateway)
-    tokens = TokenCheck(cfg.auth.jwt_secret, cfg.auth.issuer)
+    tokens = TokenCheck(cfg.auth.jwt_secret, cfg.auth.issuer, revocations)
     access = AccessLog()
     cors_origins = frozenset(cfg.gateway.cors_origins)
 

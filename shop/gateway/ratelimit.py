@@ -62,7 +62,9 @@ class Gcra:
         self._tat = {key: tat for key, tat in self._tat.items() if tat > now}
 
 
-AUTH_PATHS = frozenset({"/api/auth/login", "/api/auth/register"})
+AUTH_PATHS = frozenset(
+    {"/api/auth/login", "/api/auth/register", "/api/auth/forgot-password", "/api/auth/reset-password"}
+)
 _DECISION = web.RequestKey("rate_limit_decision", Decision)
 
 

@@ -55,3 +55,23 @@ class TokenResponse(BaseModel):
 
 class RegisterResponse(TokenResponse):
     message: str = "Registration successful."  # what the original UI shows after registering
+
+
+class ForgotPasswordRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # Not validated as an address: any answer but the one 202 would tell what exists.
+    email: str = Field(max_length=320)
+
+
+class PasswordResetAccepted(BaseModel):
+    message: str = (
+        "If an account exists for this email, a password reset token has been sent to it."
+    )
+
+
+class ResetPasswordRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=1, max_length=200)
+    password: Password
