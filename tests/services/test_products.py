@@ -308,6 +308,9 @@ async def test_admin_creates_a_product(api: Api) -> None:
     assert response.headers["Location"] == f"/api/products/{created['id']}"
     assert created["id"] == 21
     expected = {k: v for k, v in new_product().items()}
+    # The shop's own image paths are answered as absolute URLs, on the origin called.
+    origin = str(api.client.make_url("")).rstrip("/")
+    expected["images"] = [f"{origin}/static/products/lamp.svg", "https://cdn.example.com/lamp-2.png"]
     assert {k: created[k] for k in expected} == expected
     assert created["created_at"] == created["updated_at"]
     fetched = await (await api.client.get(response.headers["Location"])).json()

@@ -90,8 +90,8 @@ async def get_customer(request: web.Request) -> web.Response:
     "Update a customer's profile",
     description="Partial: only the fields sent change (PUT and PATCH alike). "
     "The whole record may be sent back as it was read: `id`, `email` and `created_at` equal to "
-    "the stored ones, `updated_at` and `role` are ignored. A changed `id` or `email` and unknown "
-    "fields are rejected with 422.",
+    "the stored ones, `updated_at`, and the caller's own `role` on their own profile are ignored. "
+    "A changed `id` or `email`, any other `role` and unknown fields are rejected with 422.",
     auth="owner_or_admin",
     path=[CUSTOMER_ID],
     body=CustomerUpdate,
@@ -100,9 +100,9 @@ async def get_customer(request: web.Request) -> web.Response:
 async def update_customer(request: web.Request) -> web.Response:
     require_caller(request)
     customer_id = _id(request)
-    require_owner_or_admin(request, customer_id, "Customer")
+    caller = require_owner_or_admin(request, customer_id, "Customer")
     stored = await _store(request).get(customer_id)
-    changes = parse_model(without_echoed_fields(await read_json(request), stored), CustomerUpdate)
+    changes = parse_model(without_echoed_fields(await read_json(request), stored, caller), CustomerUpdate)
     customer = await _store(request).update(customer_id, changes)
     if changes.name is not None:
         await _rename_login(request, customer_id, customer.name)

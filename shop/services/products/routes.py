@@ -101,7 +101,11 @@ async def create_product(request: web.Request) -> web.Response:
     require_admin(request)
     data = await read_model(request, ProductCreate)
     product = await _store(request).create(data)
-    return json_response(product, status=201, headers={"Location": f"/api/products/{product.id}"})
+    return json_response(
+        with_absolute_images(product, request_origin(request)),
+        status=201,
+        headers={"Location": f"/api/products/{product.id}"},
+    )
 
 
 @routes.get("/{product_id}")
@@ -137,7 +141,7 @@ async def update_product(request: web.Request) -> web.Response:
     require_admin(request)
     product_id = _id(request)
     changes = await read_model(request, ProductUpdate)
-    return json_response(await _store(request).update(product_id, changes))
+    return json_response(with_absolute_images(await _store(request).update(product_id, changes), request_origin(request)))
 
 
 @routes.delete("/{product_id}")
