@@ -225,3 +225,14 @@ async def test_api_token_is_not_recreated(api: Api) -> None:
         assert response.status == 404
         assert response.content_type == "application/problem+json"
         assert "/api/auth/login" in (await response.json())["detail"]
+
+
+async def test_row10_cors_headers_on_a_503_and_a_stale_token_in_a_split_deployment(make_api: MakeApi) -> None:
+    # The catalogue runs elsewhere, and that process is down.
+    api = await make_api(
+        gateway={"cors_origins": [ORIGIN]},
+        services={"products": {"url": "http://127.0.0.1:9"}},
+    )
+    response = await api.client.get("/api/products", headers={"Origin": ORIGIN, "Authorization": stale_token()})
+    assert response.status == 503, await response.text()
+    assert allows(response)

@@ -235,3 +235,27 @@ async def test_forgot_password_is_rate_limited_like_login(make_shop: MakeShop) -
     assert statuses == [202, 202, 429]
     response = await api.client.post("/api/auth/reset-password", json={"token": "t", "password": "long-enough-1"})
     assert response.status == 429
+
+
+async def test_auth_hands_the_notification_to_a_dispatcher_in_another_process(
+    aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_path: Path, mailer: WebhookTarget
+) -> None:
+    orders = await aiohttp_client(create_app(
+        make_config(tmp_path / "orders", notifications={"webhooks": [mailer.url]},
+                    services={"products": {"url": "http://127.0.0.1:9"}}),
+        ["orders", "dispatcher"],
+    ))
+    dispatcher_url = str(orders.make_url("")).rstrip("/")
+    accounts = Api(await aiohttp_client(create_app(
+        make_config(tmp_path / "auth", services={"dispatcher": {"url": dispatcher_url}}), ["auth", "customers"]
+    )))
+    user = await accounts.register()
+    response = await accounts.client.post("/api/auth/forgot-password", json={"email": user.email})
+    assert response.status == 202
+    await eventually(lambda: holds(len(mailer.received) == 1), "the reset notification, sent by the other process")
+    token = json.loads(mailer.received[0].body)["data"]["reset_token"]
+    response = await accounts.client.post("/api/auth/reset-password", json={"token": token, "password": "new-password-1"})
+    assert response.status == 204
+    # Internal: refused without the service credential.
+    refused = await orders.post("/internal/dispatcher/notifications", json={})
+    assert refused.status in (401, 403)
