@@ -236,3 +236,18 @@ async def test_row10_cors_headers_on_a_503_and_a_stale_token_in_a_split_deployme
     response = await api.client.get("/api/products", headers={"Origin": ORIGIN, "Authorization": stale_token()})
     assert response.status == 503, await response.text()
     assert allows(response)
+
+
+async def test_the_openapi_document_describes_the_new_endpoints(api: Api) -> None:
+    doc = await (await api.client.get("/api/openapi.json")).json()
+    paths = doc["paths"]
+    assert "202" in paths["/api/auth/forgot-password"]["post"]["responses"]
+    assert "/api/forgot-password" in paths["/api/auth/forgot-password"]["post"]["description"]
+    reset = paths["/api/auth/reset-password"]["post"]
+    assert "204" in reset["responses"] and "422" in reset["responses"]
+    assert paths["/api/token"]["post"]["deprecated"] is True
+    assert "404" in paths["/api/token"]["post"]["responses"]
+    register = paths["/api/auth/register"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]
+    assert register == {"$ref": "#/components/schemas/RegisterResponse"}
+    assert "message" in doc["components"]["schemas"]["RegisterResponse"]["properties"]
+    assert {"product", "quantity", "total_cost"} <= set(doc["components"]["schemas"]["OrderAnswer"]["properties"])
