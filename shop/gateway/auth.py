@@ -18,6 +18,7 @@ from aiohttp_jwt import JWTMiddleware
 
 from shop.errors import Unauthorized
 from shop.gateway.context import CALLER, TOKEN_SENT, Caller
+from shop.gateway.paths import routed_path
 from shop.gateway.revocation import TokenRevocations
 from shop.openapi.describe import described
 
@@ -44,7 +45,9 @@ VERIFIED_TOKENS = 10_000  # tokens remembered as verified; well under 1 KB each
 def reads_token(request: web.Request) -> bool:
     """Whether the request's token, if it sent one, is to be verified."""
     return not (
-        request.method == "OPTIONS" or request.path in PUBLIC_PATHS or request.path.startswith(INTERNAL_PREFIX)
+        request.method == "OPTIONS"
+        or routed_path(request) in PUBLIC_PATHS
+        or request.path.startswith(INTERNAL_PREFIX)
     )
 
 

@@ -30,7 +30,6 @@ from shop.gateway.errors import error_response
 from shop.gateway.forwarded import vouched_client
 from shop.gateway.ratelimit import RateLimiter
 from shop.gateway.revocation import TokenRevocations
-from shop.gateway.paths import canonical_request
 from shop.metrics import Metrics
 
 
@@ -45,7 +44,6 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics, revocations: TokenRevo
     @web.middleware
     async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
-        request = canonical_request(request)
         request[REQUEST_ID] = request_id = incoming_or_new_request_id(request)
         remote = request.remote
         status = 500  # what the log says if the handler is cancelled or the client goes away

@@ -6,9 +6,11 @@ and the original UI would not resend its PUT body. The original's `/api/forgot-p
 routed as `/api/auth/forgot-password`, and its `/api/token` (a token for anyone, without
 credentials) is deliberately not re-created: it answers a 404 that names the login.
 
-Two halves, both only for a path that needs it: the router resolves the canonical path, and
-the gateway middleware hands the rest of the request (rate limit, handler, access log) a copy
-whose path is the canonical one, so `/api//auth/login` is limited as `/api/auth/login` is.
+The router resolves the canonical path; the gateway's own decisions by path (the stricter
+rate limit of the auth routes, the routes that ignore a token) use `routed_path`, so
+`/api//auth/login` is limited as `/api/auth/login` is. The request itself keeps the path the
+client sent: a copy with another path would also copy the request's per-request values, which
+the response hooks read from the original.
 """
 
 from __future__ import annotations
@@ -31,7 +33,12 @@ def route_original_paths(app: web.Application) -> None:
     resolve = app.router.resolve
 
     async def resolve_canonical(request: web.Request) -> web.AbstractMatchInfo:
-        return await resolve(canonical_request(request))
+        url = request.rel_url
+        if "//" in url.raw_path or url.raw_path in ALIASES:
+            path = _REPEATED.sub("/", url.raw_path)
+            path = ALIASES.get(path, path)
+            request = request.clone(rel_url=URL.build(path=path, query_string=url.raw_query_string, encoded=True))
+        return await resolve(request)
 
     # The router has no hook for rewriting a path, and a router of our own class is a
     # deprecated Application argument; this instance's resolve is the one place routing asks.
@@ -40,15 +47,13 @@ def route_original_paths(app: web.Application) -> None:
         app.router.add_route(method, RETIRED_TOKEN_PATH, _retired_token)
 
 
-def canonical_request(request: web.Request) -> web.Request:
-    """`request` itself when its path is canonical; else a copy (same match info) that is."""
-    raw_path = request.raw_path
-    if "//" not in raw_path and request.path not in ALIASES:
-        return request
-    url = request.rel_url
-    path = _REPEATED.sub("/", url.raw_path)
-    path = ALIASES.get(path, path)
-    return request.clone(rel_url=URL.build(path=path, query_string=url.raw_query_string, encoded=True))
+def routed_path(request: web.Request) -> str:
+    """The path the request is routed by: repeated slashes merged, an original alias replaced."""
+    path = request.path
+    if "//" in path:
+        path = _REPEATED.sub("/", path)
+    return ALIASES.get(path, path)
+
 
 
 @operation(

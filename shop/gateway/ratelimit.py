@@ -20,6 +20,7 @@ from multidict import CIMultiDict
 from shop.config import GatewayConfig
 from shop.errors import TooManyRequests
 from shop.gateway.context import Caller
+from shop.gateway.paths import routed_path
 
 
 # A named tuple rather than a dataclass: one is made on every API request, and a tuple is
@@ -82,7 +83,7 @@ class RateLimiter:
         gateway that forwarded it counted it already."""
         if request.method == "OPTIONS" or not request.path.startswith("/api/"):
             return
-        if request.method == "POST" and request.path in AUTH_PATHS:
+        if request.method == "POST" and routed_path(request) in AUTH_PATHS:
             decision = self._strict.hit(f"ip:{address}")
         else:
             decision = self._general.hit(f"user:{caller.user_id}" if caller else f"ip:{address}")

@@ -156,10 +156,13 @@ async def test_row9_saving_the_whole_profile_back(api: Api, path: str) -> None:
     user = await api.register()
     stored = await (await api.client.get(f"/api/customers/{user.id}", headers=user.headers)).json()
     response = await api.client.put(
-        path.format(id=user.id), json={**stored, "city": "Shelbyville"}, headers=user.headers
+        path.format(id=user.id), json={**stored, "city": "Shelbyville"},
+        headers={**user.headers, "X-Request-ID": "row-9-save"},
     )
     assert response.status == 200, await response.text()
     assert (await response.json())["city"] == "Shelbyville"
+    # Answered like any other request: its own request id, the rate-limit headers.
+    assert response.headers["X-Request-ID"] == "row-9-save" and "RateLimit-Limit" in response.headers
 
 
 @pytest.mark.parametrize("change", [{"id": 999}, {"email": "other@example.com"}])
