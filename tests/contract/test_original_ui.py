@@ -116,6 +116,18 @@ async def test_row6_an_order_as_a_bare_legacy_array(api: Api) -> None:
     assert [o["id"] for o in mine] == [order["id"]]
 
 
+async def test_row6_a_retried_legacy_array_answers_the_same_fields(api: Api) -> None:
+    user = await api.register()
+    body = [{"product_id": 2, "quantity": 1}, {"product_id": 3, "quantity": 1}]
+    headers = {**user.headers, "Idempotency-Key": "legacy-checkout-1"}
+    first = await api.client.post("/api/orders", json=body, headers=headers)
+    retry = await api.client.post("/api/orders", json=body, headers=headers)
+    assert (first.status, retry.status) == (201, 200)
+    placed, again = await first.json(), await retry.json()
+    assert len(placed["items"]) == 2 and placed["order_count"] == 1 and placed["order_ids"] == [placed["id"]]
+    assert again["order_ids"] == [placed["id"]] and again["message"]
+
+
 async def test_row6_the_current_body_gets_no_legacy_fields(api: Api) -> None:
     user = await api.register()
     product = (await (await api.client.get("/api/products")).json())[0]

@@ -90,7 +90,7 @@ async def _visible_order(request: web.Request) -> tuple[Order, Caller]:
             headers={"Location": "The new order's URL."},
             description="For the original UI's bare array, also `message`, `order_count` (1) and `order_ids`.",
         ),
-        200: Content(OrderAnswer, description="A retry with the same Idempotency-Key and body."),
+        200: Content(OrderAnswer | PlacedFromOriginalBody, description="A retry with the same Idempotency-Key and body."),
     },
     errors={409: "Not enough stock (nothing reserved), or the Idempotency-Key was used with another body."},
 )
@@ -108,7 +108,7 @@ async def place_order(request: web.Request) -> web.Response:
     body = parse_model({"items": data} if original_body else data, OrderCreate)
     order, created = await _orders(request).place(caller.user_id, body, _actor(caller), key)
     (document,) = await _enrich(request, [order.model_dump(mode="json")])
-    if original_body and created:
+    if original_body:
         document = placed_from_original_body(document)
     return json_response(document, status=201 if created else 200, headers={"Location": f"/api/orders/{order.id}"})
 
