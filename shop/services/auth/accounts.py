@@ -61,6 +61,7 @@ class Accounts:
         self._ttl = token_ttl_seconds
         self._reset_ttl = reset_token_ttl_seconds
         self.revocations = revocations
+        self._pending_resets: set[asyncio.Task[None]] = set()
 
     async def register(self, request: RegisterRequest, role: Role = "customer") -> TokenResponse:
         email = str(request.email).lower()
@@ -118,6 +119,25 @@ class Accounts:
                 "could not re-hash a password with the configured parameters",
                 extra={"user_id": login.user.id, "error": type(exc).__name__},
             )
+
+    def request_password_reset_soon(self, email: str) -> None:
+        """`request_password_reset`, after the caller has answered: how long the answer takes
+        must not tell whether the account exists (its token is written and handed on, an
+        unknown email costs one read)."""
+        task = asyncio.create_task(self._request_password_reset_logged(email))
+        self._pending_resets.add(task)
+        task.add_done_callback(self._pending_resets.discard)
+
+    async def finish_pending_resets(self) -> None:
+        """At shutdown, before the database closes: requests already answered are carried out."""
+        if self._pending_resets:
+            await asyncio.gather(*self._pending_resets, return_exceptions=True)
+
+    async def _request_password_reset_logged(self, email: str) -> None:
+        try:
+            await self.request_password_reset(email)
+        except Exception:  # noqa: BLE001 - nobody awaits this task; the user asks again
+            log.exception("password reset request failed")
 
     async def request_password_reset(self, email: str) -> None:
         """For an existing account, a single-use reset token, sent only to [notifications]

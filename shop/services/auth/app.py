@@ -47,10 +47,11 @@ def create_app(cfg: ShopConfig, registry: Registry, revocations: TokenRevocation
             revocations=revocations,
         )
 
-    async def load_revocations(app: web.Application) -> AsyncIterator[None]:
+    async def revocations_and_pending_resets(app: web.Application) -> AsyncIterator[None]:
         # Before the first request: a token voided before a restart stays void after it.
         revocations.load(await accounts.get().users.tokens_valid_after())
         yield
+        await accounts.get().finish_pending_resets()  # before the database closes
 
     async def admin_account(app: web.Application) -> AsyncIterator[None]:
         async def ensure() -> bool:
@@ -79,7 +80,7 @@ def create_app(cfg: ShopConfig, registry: Registry, revocations: TokenRevocation
     app.cleanup_ctx.append(
         database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts, cfg.data.synchronous)
     )
-    app.cleanup_ctx.append(load_revocations)
+    app.cleanup_ctx.append(revocations_and_pending_resets)
     app.cleanup_ctx.append(admin_account)
     internal = internal_app(registry.service_token, internal_routes)
     internal[ACCOUNTS] = accounts

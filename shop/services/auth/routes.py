@@ -72,7 +72,7 @@ async def login(request: web.Request) -> web.Response:
 )
 async def forgot_password(request: web.Request) -> web.Response:
     body = await read_model(request, ForgotPasswordRequest)
-    await request.config_dict[ACCOUNTS].get().request_password_reset(body.email)
+    request.config_dict[ACCOUNTS].get().request_password_reset_soon(body.email)
     return json_response(PasswordResetAccepted(), status=202)
 
 
