@@ -13,9 +13,11 @@ from aiohttp import web
 
 from shop.config import ShopConfig
 from shop.gateway.access import add_response_headers
-from shop.gateway.cors import enable_cors
+from shop.gateway.cors import enable_cors, enable_cors_off_route
 from shop.gateway.middleware import gateway_middleware
 from shop.gateway.proxy import Forwarder
+from shop.gateway.paths import route_original_paths
+from shop.gateway.revocation import TokenRevocations
 from shop.metrics import Metrics
 from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
 from shop.openapi.routes import setup_docs
@@ -52,15 +54,19 @@ def _without_bus(factory: Callable[[ShopConfig, Registry], ServiceApps]) -> Serv
     return lambda cfg, registry, bus: factory(cfg, registry)
 
 
-# Creation order matters: a service's start-up may call one created before it (auth creates
-# the admin's customer profile).
-LOCAL_FACTORIES: dict[str, ServiceFactory] = {
-    "customers": _without_bus(customers_app.create_app),
-    "products": _without_bus(products_app.create_app),
-    "auth": _without_bus(auth_app.create_app),
-    "orders": orders_app.create_app,
-    "dispatcher": dispatcher_app.create_app,
-}
+def local_factories(revocations: TokenRevocations) -> dict[str, ServiceFactory]:
+    """Creation order matters: a service's start-up may call one created before it (auth
+    creates the admin's customer profile). Auth voids tokens in `revocations`, which the
+    gateway of the same process consults (shop/gateway/revocation.py)."""
+    return {
+        "customers": _without_bus(customers_app.create_app),
+        "products": _without_bus(products_app.create_app),
+        "auth": lambda cfg, registry, bus: auth_app.create_app(cfg, registry, revocations),
+        "orders": orders_app.create_app,
+        "dispatcher": dispatcher_app.create_app,
+    }
+
+
 REMOTE_KEYS: dict[str, ServiceKey[Any]] = {
     "auth": AUTH,
     "customers": CUSTOMERS,
@@ -100,19 +106,25 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     cfg = resolve_secrets(cfg)
     registry = Registry(cfg.internal.service_token, cfg.gateway.upstream_timeout_seconds)
     metrics = Metrics()
+    revocations = TokenRevocations()
+    factories = local_factories(revocations)
 
-    app = web.Application(middlewares=[gateway_middleware(cfg, metrics)], client_max_size=cfg.gateway.max_body_bytes)
+    app = web.Application(
+        middlewares=[gateway_middleware(cfg, metrics, revocations)], client_max_size=cfg.gateway.max_body_bytes
+    )
     app[CONFIG] = cfg
     app[REGISTRY] = registry
     app[METRICS] = metrics
     app[READINESS_CHECKS] = {}
     app.on_response_prepare.append(add_response_headers)
+    route_original_paths(app)  # before enable_cors: /api/token answers cross-origin too
     bus = create_bus(cfg.bus)
     app[BUS] = bus
     app.add_routes(ops_routes)
     app.add_routes(bus_routes)
     setup_docs(app)  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
+    enable_cors_off_route(app, cfg.gateway.cors_origins)
     if layout.gateway:  # the public front; a services process serves only APIs
         app.router.add_static("/static", Path(__file__).parent / "web" / "static")
         add_storefront(app)  # GET /: the storefront page; its assets are under /static
@@ -121,9 +133,9 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
         registry.register_remote(REMOTE_KEYS[name], url)
     app.cleanup_ctx.append(_registry_context(registry))
 
-    for name in LOCAL_FACTORIES:
+    for name in factories:
         if name in layout.local:
-            mount(app, LOCAL_FACTORIES[name](cfg, registry, bus))
+            mount(app, factories[name](cfg, registry, bus))
     if BUS_USERS & layout.local:
         _run_bus(app, bus)
     _forward_remote_services(app, cfg, registry, layout)

@@ -56,6 +56,8 @@ class AuthConfig(Section):
     jwt_secret: SecretSetting = ""
     issuer: str = "shop"
     token_ttl_seconds: int = Field(3600, ge=60, le=30 * 24 * 3600)
+    # How long a password reset token (sent by auth.password_reset_requested) can be used.
+    reset_token_ttl_seconds: int = Field(1800, ge=60, le=7 * 24 * 3600)
     admin_email: Email = "admin@shop.local"
     # Empty: generated once and kept in the data directory. Never echoed in errors.
     admin_password: str = Field("", repr=False)
@@ -141,6 +143,13 @@ class DispatcherConfig(Section):
     request_timeout_seconds: float = Field(5.0, gt=0)
 
 
+class NotificationsConfig(Section):
+    # Receivers of notifications that are not about an order (auth.password_reset_requested:
+    # an e-mail sender, usually), delivered like the dispatcher's order webhooks: signed with
+    # [dispatcher] webhook_secret, logged, retried, retried again by an admin.
+    webhooks: list[str] = []
+
+
 class InternalConfig(Section):
     # The credential services present to each other in a split deployment. Empty: generated
     # once and kept in the data directory (fine on one machine; set it for several).
@@ -167,6 +176,7 @@ class ShopConfig(BaseModel):
     gateway: GatewayConfig = GatewayConfig()
     bus: BusConfig = BusConfig()
     dispatcher: DispatcherConfig = DispatcherConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
     internal: InternalConfig = InternalConfig()
     services: dict[str, RemoteService] = {}
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from shop.bus.envelope import Envelope
 from shop.db import Slot
 from shop.dispatcher.store import Delivery
 from shop.dispatcher.worker import Dispatcher
@@ -16,6 +17,7 @@ DISPATCHER = web.AppKey("dispatcher", Slot[Dispatcher])
 STATUSES = ("pending", "delivered", "failed")
 
 routes = web.RouteTableDef()
+internal_routes = web.RouteTableDef()
 
 
 @routes.get("/deliveries")
@@ -54,3 +56,14 @@ async def retry_delivery(request: web.Request) -> web.Response:
     delivery = await dispatcher.store.retry(delivery_id, dispatcher.cfg.max_attempts)
     dispatcher.wake()
     return json_response(delivery, status=202)
+
+
+@internal_routes.post("/notifications")
+async def internal_notify(request: web.Request) -> web.Response:
+    """A service's notification about no order (shop/dispatcher/client.py)."""
+    try:
+        envelope = Envelope.from_json(await request.read())
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), [FieldError(("body",), str(exc))]) from None
+    await request.config_dict[DISPATCHER].get().notify(envelope)
+    return web.Response(status=204)

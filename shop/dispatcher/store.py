@@ -55,12 +55,41 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX dispatches_waiting ON dispatches (state) WHERE state = 'waiting';
     """,
+    """
+    -- Notifications that are not about an order (auth.password_reset_requested) are delivered
+    -- the same way: order_id becomes optional. SQLite changes a column's constraint only by
+    -- rebuilding the table.
+    CREATE TABLE deliveries_new (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_key    TEXT NOT NULL UNIQUE,
+        event_id        TEXT NOT NULL,
+        event_type      TEXT NOT NULL,
+        order_id        INTEGER,                -- NULL: a notification about no order
+        target          TEXT NOT NULL,
+        body            BLOB NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        attempt_budget  INTEGER NOT NULL,
+        next_attempt_at REAL NOT NULL,
+        last_error      TEXT,
+        created_at      TEXT NOT NULL,
+        updated_at      TEXT NOT NULL,
+        UNIQUE (event_id, target)
+    );
+    INSERT INTO deliveries_new SELECT id, delivery_key, event_id, event_type, order_id, target, body, status,
+        attempts, attempt_budget, next_attempt_at, last_error, created_at, updated_at FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_new RENAME TO deliveries;
+    CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+    CREATE INDEX deliveries_by_event ON deliveries (event_id, status);
+    """,
 ]
 
 
 class Delivery(BaseModel):
     id: int
-    order_id: int
+    order_id: int | None  # None for a notification about no order (a password reset)
+    event_type: str
     target: str
     status: DeliveryStatus
     attempts: int
@@ -115,6 +144,24 @@ class DispatchStore:
 
         return await self.db.write(unit)
 
+    async def accept_notification(self, envelope: Envelope, targets: Sequence[str], attempt_budget: int) -> None:
+        """Record a notification's deliveries, once per event and target (a retried call
+        with the same event adds nothing). Nothing waits for them to be delivered."""
+        now, now_ts = utc_now(), time.time()
+        body = envelope.to_json()
+        await self.db.write(
+            lambda conn: conn.executemany(
+                "INSERT OR IGNORE INTO deliveries (delivery_key, event_id, event_type, order_id, target, body,"
+                " status, attempt_budget, next_attempt_at, created_at, updated_at)"
+                " VALUES (?, ?, ?, NULL, ?, ?, 'pending', ?, ?, ?, ?)",
+                [
+                    (delivery_key(envelope.event_id, target), envelope.event_id, envelope.type, target, body,
+                     attempt_budget, now_ts, now, now)
+                    for target in targets
+                ],
+            )
+        )
+
     async def due(self, limit: int, exclude: Sequence[int]) -> list[DueDelivery]:
         rows = await self.db.fetch_all(
             "SELECT id, delivery_key, event_type, target, body, attempts FROM deliveries"
@@ -158,7 +205,8 @@ class DispatchStore:
 
     async def get(self, delivery_id: int) -> Delivery:
         row = await self.db.fetch_one(
-            "SELECT id, order_id, target, status, attempts, last_error, updated_at FROM deliveries WHERE id = ?",
+            "SELECT id, order_id, event_type, target, status, attempts, last_error, updated_at FROM deliveries"
+            " WHERE id = ?",
             (delivery_id,),
         )
         if row is None:
@@ -168,7 +216,7 @@ class DispatchStore:
     async def list(self, status: str | None, limit: int, offset: int) -> tuple[list[Delivery], int]:
         where, params = ("WHERE status = ?", [status]) if status else ("", [])
         rows = await self.db.fetch_all(
-            "SELECT id, order_id, target, status, attempts, last_error, updated_at FROM deliveries"
+            "SELECT id, order_id, event_type, target, status, attempts, last_error, updated_at FROM deliveries"
             f" {where} ORDER BY id DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )

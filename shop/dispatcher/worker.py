@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Sequence
 
 import aiohttp
 
@@ -39,8 +40,11 @@ def sign(body: bytes, secret: str) -> str:
 
 
 class Dispatcher:
-    def __init__(self, store: DispatchStore, registry: Registry, cfg: DispatcherConfig) -> None:
+    def __init__(
+        self, store: DispatchStore, registry: Registry, cfg: DispatcherConfig, notification_targets: Sequence[str] = ()
+    ) -> None:
         self.store = store
+        self.notification_targets = list(notification_targets)
         self.db = store.db
         self.registry = registry
         self.cfg = cfg
@@ -64,6 +68,14 @@ class Dispatcher:
             self.wake()
         else:
             log.info("redelivered event ignored", extra={"order_id": order_id, "event_id": envelope.event_id})
+
+    async def notify(self, envelope: Envelope) -> None:
+        """Deliver a notification about no order (auth.password_reset_requested) to
+        [notifications] webhooks: stored first, then sent, retried and logged like any
+        delivery. Returns once it is stored."""
+        await self.store.accept_notification(envelope, self.notification_targets, self.cfg.max_attempts)
+        log.info("notification accepted", extra={"event_id": envelope.event_id, "event_type": envelope.type})
+        self.wake()
 
     def wake(self) -> None:
         self._wakeup.set()

@@ -22,21 +22,24 @@ from aiohttp.typedefs import Handler
 
 from shop.config import ShopConfig
 from shop.gateway.access import AccessLog, incoming_or_new_request_id
-from shop.gateway.auth import TokenCheck, reads_token
+from shop.gateway.auth import TokenCheck, anyone_may_call, reads_token
 from shop.gateway.bodies import check_body
+from shop.gateway.cors import off_route_preflight
 from shop.gateway.context import CALLER, REQUEST_ID
 from shop.gateway.errors import error_response
 from shop.gateway.forwarded import vouched_client
 from shop.gateway.ratelimit import RateLimiter
+from shop.gateway.revocation import TokenRevocations
 from shop.metrics import Metrics
 
 
-def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
+def gateway_middleware(cfg: ShopConfig, metrics: Metrics, revocations: TokenRevocations) -> Any:
     service_token = cfg.internal.service_token.encode()
     max_body_bytes = cfg.gateway.max_body_bytes
     limiter = RateLimiter(cfg.gateway)
-    tokens = TokenCheck(cfg.auth.jwt_secret, cfg.auth.issuer)
+    tokens = TokenCheck(cfg.auth.jwt_secret, cfg.auth.issuer, revocations)
     access = AccessLog()
+    cors_origins = frozenset(cfg.gateway.cors_origins)
 
     @web.middleware
     async def gateway(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -49,14 +52,16 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
                 forwarded_for = vouched_client(request, service_token)
                 remote = forwarded_for or remote
                 check_body(request, max_body_bytes)
-                if "Authorization" in request.headers and reads_token(request):
+                if request.method == "OPTIONS" and (preflight := off_route_preflight(request, cors_origins)):
+                    response = preflight
+                elif "Authorization" in request.headers and reads_token(request):
 
                     async def limited(request: web.Request) -> web.StreamResponse:
                         if forwarded_for is None:
                             limiter.check(request, request.get(CALLER), remote)
                         return await handler(request)
 
-                    response = await tokens.around(request, limited)
+                    response = await tokens.around(request, limited, anyone_may_call(request))
                 else:  # the fast path: no token to verify
                     if forwarded_for is None:
                         limiter.check(request, None, remote)

@@ -10,7 +10,16 @@ from shop.jsonutil import json_response
 from shop.pathparams import path_id
 from shop.openapi import operation
 from shop.services.auth.accounts import Accounts
-from shop.services.auth.models import LoginRequest, RegisterRequest, TokenResponse, User
+from shop.services.auth.models import (
+    ForgotPasswordRequest,
+    LoginRequest,
+    PasswordResetAccepted,
+    RegisterRequest,
+    RegisterResponse,
+    ResetPasswordRequest,
+    TokenResponse,
+    User,
+)
 
 ACCOUNTS = web.AppKey("accounts", Slot[Accounts])
 
@@ -23,17 +32,18 @@ internal_routes = web.RouteTableDef()
     "Register a customer account and get a token",
     description="Also creates the customer profile with the same id, as one operation.",
     body=RegisterRequest,
-    responses={201: TokenResponse},
+    responses={201: RegisterResponse},
     errors={
         409: "An account with this email already exists.",
-        422: "Bad email, a password under 8 characters, or an unknown field.",
+        422: "Bad email, a password under 8 characters, a `confirmPassword` (or `confirm_password`) "
+        "that differs from it, or an unknown field.",
         503: "The customers service is down; nothing was created.",
     },
 )
 async def register(request: web.Request) -> web.Response:
     body = await read_model(request, RegisterRequest)
     result = await request.config_dict[ACCOUNTS].get().register(body)
-    return json_response(result, status=201)
+    return json_response(RegisterResponse(**result.model_dump()), status=201)
 
 
 @routes.post("/login")
@@ -46,6 +56,39 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await read_model(request, LoginRequest)
     return json_response(await request.config_dict[ACCOUNTS].get().login(body.email, body.password))
+
+
+@routes.post("/forgot-password")
+@operation(
+    "Ask for a password reset",
+    description="Always 202 with the same body, whether or not the account exists. For an "
+    "existing account a single-use reset token (valid for `auth.reset_token_ttl_seconds`) is "
+    "sent as the signed event `auth.password_reset_requested` `{email, name, reset_token, "
+    "expires_at}` to `[notifications] webhooks`, delivered like the dispatcher's webhooks "
+    "(listed under /api/dispatcher/deliveries). Also at the original system's "
+    "`POST /api/forgot-password`. Rate-limited like login.",
+    body=ForgotPasswordRequest,
+    responses={202: PasswordResetAccepted},
+)
+async def forgot_password(request: web.Request) -> web.Response:
+    body = await read_model(request, ForgotPasswordRequest)
+    request.config_dict[ACCOUNTS].get().request_password_reset_soon(body.email)
+    return json_response(PasswordResetAccepted(), status=202)
+
+
+@routes.post("/reset-password")
+@operation(
+    "Set a new password with a reset token",
+    description="The token works once. Every token issued to the account before the reset "
+    "stops working (401 everywhere). Rate-limited like login.",
+    body=ResetPasswordRequest,
+    responses={204: None},
+    errors={422: "A password under 8 characters, or a token that is unknown, used or expired."},
+)
+async def reset_password(request: web.Request) -> web.Response:
+    body = await read_model(request, ResetPasswordRequest)
+    await request.config_dict[ACCOUNTS].get().reset_password(body.token, body.password)
+    return web.Response(status=204)
 
 
 @routes.get("/me")

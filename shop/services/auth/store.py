@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 
 from shop.db import Database, Migration, utc_now
@@ -20,6 +21,20 @@ MIGRATIONS: list[Migration] = [
         role          TEXT NOT NULL CHECK (role IN ('customer', 'admin')),
         created_at    TEXT NOT NULL
     );
+    """,
+    """
+    -- Tokens issued before this unix time are void (a password reset): loaded into the
+    -- gateway's TokenRevocations at start-up.
+    ALTER TABLE users ADD COLUMN tokens_valid_after REAL;
+
+    -- Only a hash of each reset token is kept: a copy of this file resets no password.
+    CREATE TABLE password_resets (
+        token_hash TEXT PRIMARY KEY,
+        user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        expires_at REAL NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX password_resets_by_user ON password_resets (user_id);
     """,
 ]
 
@@ -70,6 +85,42 @@ class UserStore:
 
     async def rename(self, user_id: int, name: str) -> None:
         await self.db.execute("UPDATE users SET name = ? WHERE id = ?", (name, user_id))
+
+    async def add_reset_token(self, user_id: int, token_hash: str, expires_at: float) -> None:
+        def unit(conn: sqlite3.Connection) -> None:
+            # Expired tokens go as new ones come: the table holds only what could still work.
+            conn.execute("DELETE FROM password_resets WHERE expires_at <= ?", (time.time(),))
+            conn.execute(
+                "INSERT INTO password_resets (token_hash, user_id, expires_at, created_at) VALUES (?, ?, ?, ?)",
+                (token_hash, user_id, expires_at, utc_now()),
+            )
+
+        await self.db.write(unit)
+
+    async def reset_password(self, token_hash: str, password_hash: str, now: float) -> int | None:
+        """Use a reset token: the account's password becomes `password_hash`, every reset token
+        of the account is spent and its tokens issued before `now` are void. The user id, or
+        None for a token that is unknown, spent or expired (nothing changes then)."""
+
+        def unit(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute(
+                "DELETE FROM password_resets WHERE token_hash = ? RETURNING user_id, expires_at", (token_hash,)
+            ).fetchone()
+            if row is None or row["expires_at"] <= now:
+                return None
+            user_id = int(row["user_id"])
+            conn.execute("DELETE FROM password_resets WHERE user_id = ?", (user_id,))
+            changed = conn.execute(
+                "UPDATE users SET password_hash = ?, tokens_valid_after = ? WHERE id = ?",
+                (password_hash, now, user_id),
+            ).rowcount
+            return user_id if changed else None
+
+        return await self.db.write(unit)
+
+    async def tokens_valid_after(self) -> list[tuple[int, float]]:
+        rows = await self.db.fetch_all("SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after IS NOT NULL")
+        return [(int(row["id"]), float(row["tokens_valid_after"])) for row in rows]
 
     async def get(self, user_id: int) -> User | None:
         row = await self.db.fetch_one("SELECT id, name, email, role FROM users WHERE id = ?", (user_id,))

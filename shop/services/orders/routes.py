@@ -18,10 +18,19 @@ from shop.paging import Page
 from shop.readcache import Answer
 from shop.pathparams import parse_id, path_id
 from shop.services.orders.live import StatusBroadcaster
-from shop.services.orders.models import Order, OrderCreate, OrderLineIn, StatusEvent
+from shop.services.orders.models import (
+    Order,
+    OrderAnswer,
+    OrderCreate,
+    OrderLineIn,
+    PlacedFromOriginalBody,
+    StatusEvent,
+)
+from shop.services.orders.original import placed_from_original_body, with_original_fields
 from shop.services.orders.placing import Orders
 from shop.services.orders.store import OrderDocument
 from shop.services.products.client import PRODUCTS
+from shop.urls import absolute_url, request_origin
 
 ORDERS = web.AppKey("orders", Slot[Orders])
 BROADCASTER = web.AppKey("status_broadcaster", StatusBroadcaster)
@@ -76,8 +85,12 @@ async def _visible_order(request: web.Request) -> tuple[Order, Caller]:
     body=OrderCreate | list[OrderLineIn],
     headers=[Param("Idempotency-Key", str, "Makes retries safe: 1 to 200 characters, per customer.")],
     responses={
-        201: Content(Order, headers={"Location": "The new order's URL."}),
-        200: Content(Order, description="A retry with the same Idempotency-Key and body."),
+        201: Content(
+            OrderAnswer | PlacedFromOriginalBody,
+            headers={"Location": "The new order's URL."},
+            description="For the original UI's bare array, also `message`, `order_count` (1) and `order_ids`.",
+        ),
+        200: Content(OrderAnswer | PlacedFromOriginalBody, description="A retry with the same Idempotency-Key and body."),
     },
     errors={409: "Not enough stock (nothing reserved), or the Idempotency-Key was used with another body."},
 )
@@ -91,11 +104,13 @@ async def place_order(request: web.Request) -> web.Response:
         )
     data: Any = await read_json(request)
     # The original UI posted a bare array of lines.
-    body = parse_model({"items": data} if isinstance(data, list) else data, OrderCreate)
+    original_body = isinstance(data, list)
+    body = parse_model({"items": data} if original_body else data, OrderCreate)
     order, created = await _orders(request).place(caller.user_id, body, _actor(caller), key)
-    return await _answer(
-        request, order, status=201 if created else 200, headers={"Location": f"/api/orders/{order.id}"}
-    )
+    (document,) = await _enrich(request, [order.model_dump(mode="json")])
+    if original_body:
+        document = placed_from_original_body(document)
+    return json_response(document, status=201 if created else 200, headers={"Location": f"/api/orders/{order.id}"})
 
 
 @routes.get("")
@@ -105,7 +120,7 @@ async def place_order(request: web.Request) -> web.Response:
     "first image. An admin sees every order and may filter by `customer_id`.",
     auth="customer",
     query=[Param("customer_id", int, "Admins only: one customer's orders.")],
-    responses={200: list[Order]},
+    responses={200: list[OrderAnswer]},
     paged=True,
 )
 async def list_orders(request: web.Request) -> web.Response:
@@ -126,13 +141,21 @@ async def list_orders(request: web.Request) -> web.Response:
         return Answer(dumps(await _enrich(request, orders)), page.headers(request, total))
 
     # The caller's scope and the query string as sent: the same page, and the same Link header.
-    answer = await service.list_answer((customer_id, caller.is_admin, request.query_string), load)
+    # And the origin called, which image URLs name.
+    key = (customer_id, caller.is_admin, request_origin(request), request.query_string)
+    answer = await service.list_answer(key, load)
     return web.Response(body=answer.body, content_type="application/json", headers=answer.headers)
 
 
 async def _enrich(request: web.Request, orders: list[OrderDocument]) -> list[OrderDocument]:
-    """Each line shows the product's current name and first image. If the catalogue is
-    unreachable the orders still show, with the names they were bought under."""
+    """Each line shows the product's current name and first image, and each order the
+    original system's per-order fields (shop/services/orders/original.py)."""
+    return [with_original_fields(order) for order in await _with_current_labels(request, orders)]
+
+
+async def _with_current_labels(request: web.Request, orders: list[OrderDocument]) -> list[OrderDocument]:
+    """If the catalogue is unreachable the orders still show, with the names they were
+    bought under."""
     ids = {line["product_id"] for order in orders for line in order["items"]}
     if not ids:
         return orders
@@ -141,12 +164,15 @@ async def _enrich(request: web.Request, orders: list[OrderDocument]) -> list[Ord
     except ShopError:
         # Down, slow or confused: the order (maybe just committed) must still be answered.
         return orders
+    origin = request_origin(request)
     for order in orders:
         for line in order["items"]:
             label = labels.get(line["product_id"])
             if label is not None:
-                line["name"], line["image"] = label
+                name, image = label
+                line["name"], line["image"] = name, image and absolute_url(image, origin)
     return orders
+
 
 
 async def _answer(request: web.Request, order: Order, **kwargs: Any) -> web.Response:
@@ -181,7 +207,7 @@ async def my_order_events(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/{order_id}")
-@operation("Get an order", auth="owner_or_admin", path=[ORDER_ID], responses={200: Order})
+@operation("Get an order", auth="owner_or_admin", path=[ORDER_ID], responses={200: OrderAnswer})
 async def get_order(request: web.Request) -> web.Response:
     order, _ = await _visible_order(request)
     return await _answer(request, order)
@@ -193,7 +219,7 @@ async def get_order(request: web.Request) -> web.Response:
     description="Only from Created; the reserved stock is returned.",
     auth="owner_or_admin",
     path=[ORDER_ID],
-    responses={200: Order},
+    responses={200: OrderAnswer},
     errors={409: "The order is not Created any more."},
 )
 async def cancel_order(request: web.Request) -> web.Response:
