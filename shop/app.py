@@ -12,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from shop.config import ShopConfig
+from shop.datalock import serving_context
 from shop.gateway.access import add_response_headers
 from shop.gateway.cors import enable_cors
 from shop.gateway.middleware import gateway_middleware
@@ -102,6 +103,7 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     metrics = Metrics()
 
     app = web.Application(middlewares=[gateway_middleware(cfg, metrics)], client_max_size=cfg.gateway.max_body_bytes)
+    app.cleanup_ctx.append(serving_context(cfg.data.dir))  # first: no database opens during a restore
     app[CONFIG] = cfg
     app[REGISTRY] = registry
     app[METRICS] = metrics
