@@ -14,6 +14,7 @@ from shop.dispatcher.store import MIGRATIONS, DispatchStore
 from shop.dispatcher.worker import Dispatcher
 from shop.gateway.cors import enable_cors
 from shop.registry import Registry
+from shop.retention import PruneStep, Pruner
 from shop.services import ServiceApps
 
 CONSUMER_GROUP = "order-dispatcher-group"
@@ -27,9 +28,16 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         dispatcher = Dispatcher(DispatchStore(db), registry, cfg.dispatcher)
         dispatchers.set(dispatcher)
         dispatcher.start()  # resumes deliveries a previous run left pending
+        store, keep = dispatcher.store, cfg.retention
+        pruner = Pruner(keep, [
+            PruneStep("handled_events", keep.handled_events_seconds, store.prune_handled_events),
+            PruneStep("finished_deliveries", keep.finished_deliveries_seconds, store.prune_finished),
+        ])
+        pruner.start()
         try:
             yield
         finally:
+            await pruner.stop()
             await dispatcher.stop()
             dispatchers.set(None)
             await db.close()

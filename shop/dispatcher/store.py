@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
+from datetime import datetime
 from collections.abc import Sequence
 from typing import Literal
 
@@ -54,6 +55,11 @@ MIGRATIONS: list[Migration] = [
         updated_at TEXT NOT NULL
     );
     CREATE INDEX dispatches_waiting ON dispatches (state) WHERE state = 'waiting';
+    """,
+    """
+    -- The retention pruner finds old rows by age without a scan (shop/retention.py).
+    CREATE INDEX handled_events_by_age ON handled_events (handled_at);
+    CREATE INDEX dispatches_done ON dispatches (updated_at) WHERE state = 'done';
     """,
 ]
 
@@ -184,6 +190,35 @@ class DispatchStore:
             (limit,),
         )
         return [row["order_id"] for row in rows]
+
+    # -- retention (shop/retention.py): each call deletes one small batch ---------------------
+
+    async def prune_handled_events(self, before: str, limit: int) -> int:
+        return await self.db.execute(
+            "DELETE FROM handled_events WHERE rowid IN (SELECT rowid FROM handled_events WHERE handled_at < ? LIMIT ?)",
+            (before, limit),
+        )
+
+    async def prune_finished(self, before: str, limit: int) -> int:
+        """Delivered webhooks and the bookkeeping of orders already marked Dispatched."""
+        cutoff = datetime.fromisoformat(before).timestamp()
+
+        def unit(conn: sqlite3.Connection) -> int:
+            # deliveries_due (status, next_attempt_at): a delivered row's next_attempt_at is
+            # when its last attempt was due, so this is its age without a scan.
+            deliveries = conn.execute(
+                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
+                " WHERE status = 'delivered' AND next_attempt_at < ? LIMIT ?)",
+                (cutoff, limit),
+            ).rowcount
+            dispatches = conn.execute(
+                "DELETE FROM dispatches WHERE order_id IN (SELECT order_id FROM dispatches"
+                " WHERE state = 'done' AND updated_at < ? LIMIT ?)",
+                (before, limit),
+            ).rowcount
+            return max(deliveries, dispatches)
+
+        return await self.db.write(unit)
 
     async def dispatch_done(self, order_ids: Sequence[int]) -> None:
         """A batch of orders needs nothing more: one write for all of them."""

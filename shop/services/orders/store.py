@@ -83,6 +83,11 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
     """,
+    """
+    -- The retention pruner finds old rows by age without a scan (shop/retention.py).
+    CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+    CREATE INDEX outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
+    """,
 ]
 
 
@@ -284,6 +289,23 @@ class OrderStore:
     async def mark_published(self, outbox_ids: list[int]) -> None:
         await self.db.execute(
             f"UPDATE outbox SET published_at = ? WHERE id IN ({placeholders(outbox_ids)})", [utc_now(), *outbox_ids]
+        )
+
+
+    # -- retention (shop/retention.py): each call deletes one small batch ---------------------
+
+    async def prune_idempotency_keys(self, before: str, limit: int) -> int:
+        return await self.db.execute(
+            "DELETE FROM idempotency_keys WHERE rowid IN"
+            " (SELECT rowid FROM idempotency_keys WHERE created_at < ? LIMIT ?)",
+            (before, limit),
+        )
+
+    async def prune_published_outbox(self, before: str, limit: int) -> int:
+        return await self.db.execute(
+            "DELETE FROM outbox WHERE id IN"
+            " (SELECT id FROM outbox WHERE published_at IS NOT NULL AND published_at < ? LIMIT ?)",
+            (before, limit),
         )
 
 
