@@ -6,6 +6,7 @@ from aiohttp import web
 
 from shop.bus import Bus
 from shop.bus.envelope import Envelope
+from shop.bus.parking import StoredDeadLetters
 from shop.config import ShopConfig
 from shop.db import Database, Slot
 from shop.dispatcher.client import DISPATCHER as DISPATCHER_SERVICE
@@ -47,7 +48,8 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         # finished; raising then makes the bus deliver the event again.
         await dispatchers.get().handle(envelope)
 
-    bus.subscribe(cfg.bus.topic, CONSUMER_GROUP, handle)
+    dead_letters = StoredDeadLetters("dispatcher", lambda: dispatchers.get().db)
+    bus.subscribe(cfg.bus.topic, CONSUMER_GROUP, handle, dead_letters)
 
     app = web.Application()
     app[DISPATCHER] = dispatchers

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from shop.bus.envelope import Envelope
+from shop.bus.parking import PARKED_EVENTS_TABLE
 from shop.db import Database, Migration, placeholders, utc_now
 from shop.errors import Conflict, NotFound
 
@@ -61,6 +62,8 @@ MIGRATIONS: list[Migration] = [
     CREATE INDEX handled_events_by_age ON handled_events (handled_at);
     CREATE INDEX dispatches_done ON dispatches (updated_at) WHERE state = 'done';
     """,
+    # Events the dispatcher's consumer gave up on: they survive a restart (shop/bus/parking.py).
+    PARKED_EVENTS_TABLE,
 ]
 
 
