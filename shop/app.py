@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 from pathlib import Path
@@ -112,7 +113,8 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     bus = create_bus(cfg.bus)
     app[BUS] = bus
     app.add_routes(ops_routes)
-    app.add_routes(bus_routes)
+    if "dispatcher" not in layout.forwarded():  # else its process's dead letters: forwarded below
+        app.add_routes(bus_routes)
     setup_docs(app)  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
     if layout.gateway:  # the public front; a services process serves only APIs
@@ -143,6 +145,24 @@ def _forward_remote_services(app: web.Application, cfg: ShopConfig, registry: Re
     app.on_shutdown.append(forwarder.end_streams)
     for name in names:
         app.add_subapp(f"/api/{name}", forwarder.service_app(name, PUBLIC_ROUTES[name], cfg.gateway.cors_origins))
+    if "dispatcher" in names:
+        # The dispatcher's consumer parks events in its own database: /api/bus/parked is
+        # answered by the process that runs it.
+        app.add_routes(_forwarding(forwarder, "dispatcher", bus_routes))
+
+
+def _forwarding(forwarder: Forwarder, service: str, routes: web.RouteTableDef) -> list[web.RouteDef]:
+    def forward_to_service(handler: Any) -> Callable[[web.Request], Any]:
+        async def forward(request: web.Request) -> web.StreamResponse:
+            return await forwarder.forward(request, service)
+
+        return functools.update_wrapper(forward, handler)  # keeps the OpenAPI description
+
+    return [
+        web.RouteDef(route.method, route.path, forward_to_service(route.handler), route.kwargs)
+        for route in routes
+        if isinstance(route, web.RouteDef)
+    ]
 
 
 def _run_bus(app: web.Application, bus: Bus) -> None:

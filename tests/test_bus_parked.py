@@ -60,8 +60,8 @@ class WarehouseSaysNo:
 
 
 @asynccontextmanager
-async def running_shop(cfg: ShopConfig) -> AsyncIterator[Api]:
-    client = TestClient(TestServer(create_app(cfg)))
+async def running_shop(cfg: ShopConfig, services: list[str] | None = None) -> AsyncIterator[Api]:
+    client = TestClient(TestServer(create_app(cfg, services)))
     await client.start_server()
     try:
         yield Api(client)
@@ -134,3 +134,24 @@ async def test_a_parked_event_can_be_discarded(
     assert await parked_list(api) == []
     assert (await api.client.delete(path, headers=admin.headers)).status == 404
     assert (await api.client.delete("/api/bus/parked/nonsense", headers=admin.headers)).status == 404
+
+
+async def test_the_gateway_of_a_split_deployment_shows_and_replays_the_dispatchers_parked_events(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = WarehouseSaysNo(monkeypatch)
+    services = ["auth", "customers", "products", "orders", "dispatcher"]
+    backend_cfg = make_config(tmp_path / "backend", bus={"max_deliveries": 1})
+    async with TestServer(create_app(backend_cfg, services)) as backend:
+        urls = {name: {"url": str(backend.make_url("")).rstrip("/")} for name in services}
+        gateway_cfg = make_config(tmp_path / "gateway")
+        gateway_cfg = gateway_cfg.with_changes(services=urls)
+        async with running_shop(gateway_cfg, ["gateway"]) as api:
+            user = await api.register()
+            await api.client.post("/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]}, headers=user.headers)
+            [parked] = await eventually(lambda: parked_list(api), "the dispatcher's parked event, through the gateway")
+            warehouse.failing = False
+            admin = await api.admin()
+            response = await api.client.post(f"/api/bus/parked/{parked['id']}/replay", headers=admin.headers)
+            assert response.status == 200, await response.text()
+            assert await parked_list(api) == []
