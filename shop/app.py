@@ -19,10 +19,11 @@ from shop.gateway.cors import enable_cors
 from shop.gateway.middleware import gateway_middleware
 from shop.gateway.proxy import Forwarder
 from shop.metrics import Metrics
-from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
+from shop.ops import METRICS, READINESS_CHECKS, READINESS_DETAILS, REGISTRY, routes as ops_routes
 from shop.openapi.routes import setup_docs
 from shop.registry import Registry
 from shop.secrets import persistent_secret
+from shop.stuck import report_stuck_orders
 from shop.services import ServiceApps
 from shop.services.auth import app as auth_app
 from shop.services.auth.client import AUTH
@@ -109,6 +110,7 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     app[REGISTRY] = registry
     app[METRICS] = metrics
     app[READINESS_CHECKS] = {}
+    app[READINESS_DETAILS] = {}
     app.on_response_prepare.append(add_response_headers)
     bus = create_bus(cfg.bus)
     app[BUS] = bus
@@ -130,6 +132,8 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
             mount(app, LOCAL_FACTORIES[name](cfg, registry, bus))
     if BUS_USERS & layout.local:
         _run_bus(app, bus)
+    if "orders" in layout.local or "orders" in layout.remote:
+        report_stuck_orders(app, registry, metrics, cfg.dispatcher.stuck_after_seconds)
     _forward_remote_services(app, cfg, registry, layout)
     return app
 

@@ -139,6 +139,8 @@ class DispatcherConfig(Section):
     max_attempts: int = Field(5, ge=1)
     retry_base_seconds: float = Field(0.5, ge=0)
     request_timeout_seconds: float = Field(5.0, gt=0)
+    # An order still Created after this long is reported (metric, /ready, timeline, admin page).
+    stuck_after_seconds: float = Field(300.0, gt=0)
 
 
 DAY = 24 * 3600

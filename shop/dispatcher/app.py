@@ -9,11 +9,12 @@ from shop.bus.envelope import Envelope
 from shop.bus.parking import StoredDeadLetters
 from shop.config import ShopConfig
 from shop.db import Database, Slot
-from shop.dispatcher.client import DISPATCHER as DISPATCHER_SERVICE
-from shop.dispatcher.routes import DISPATCHER, routes
+from shop.dispatcher.client import DISPATCHER as DISPATCHER_SERVICE, LocalDispatcherClient
+from shop.dispatcher.routes import DISPATCHER, internal_routes, routes
 from shop.dispatcher.store import MIGRATIONS, DispatchStore
 from shop.dispatcher.worker import Dispatcher
 from shop.gateway.cors import enable_cors
+from shop.internal import internal_app
 from shop.registry import Registry
 from shop.retention import PruneStep, Pruner
 from shop.services import ServiceApps
@@ -56,5 +57,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(lifecycle)
-    registry.register_local(DISPATCHER_SERVICE, None, dispatchers.ping)
-    return ServiceApps("dispatcher", app)
+    internal = internal_app(registry.service_token, internal_routes)
+    internal[DISPATCHER] = dispatchers
+    registry.register_local(DISPATCHER_SERVICE, LocalDispatcherClient(dispatchers), dispatchers.ping)
+    return ServiceApps("dispatcher", app, internal)

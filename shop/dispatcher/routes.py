@@ -16,6 +16,7 @@ DISPATCHER = web.AppKey("dispatcher", Slot[Dispatcher])
 STATUSES = ("pending", "delivered", "failed")
 
 routes = web.RouteTableDef()
+internal_routes = web.RouteTableDef()
 
 
 @routes.get("/deliveries")
@@ -54,3 +55,11 @@ async def retry_delivery(request: web.Request) -> web.Response:
     delivery = await dispatcher.store.retry(delivery_id, dispatcher.cfg.max_attempts)
     dispatcher.wake()
     return json_response(delivery, status=202)
+
+
+# -- service-to-service (orders' timeline and watchdog, through the registry) -----------------
+
+
+@internal_routes.get("/orders/{order_id}")
+async def internal_report(request: web.Request) -> web.Response:
+    return json_response(await request.config_dict[DISPATCHER].get().store.report(path_id(request, "order_id")))

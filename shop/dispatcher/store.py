@@ -64,6 +64,21 @@ MIGRATIONS: list[Migration] = [
     """,
     # Events the dispatcher's consumer gave up on: they survive a restart (shop/bus/parking.py).
     PARKED_EVENTS_TABLE,
+    """
+    -- Every webhook call, for an order's timeline: when, to whom, what came back, how long.
+    CREATE TABLE delivery_attempts (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id INTEGER NOT NULL,
+        order_id    INTEGER NOT NULL,
+        target      TEXT NOT NULL,
+        status_code INTEGER,               -- NULL: no answer (refused, timed out)
+        error       TEXT,
+        duration_ms REAL NOT NULL,
+        at          TEXT NOT NULL
+    );
+    CREATE INDEX delivery_attempts_by_order ON delivery_attempts (order_id);
+    CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts (delivery_id);
+    """,
 ]
 
 
@@ -75,6 +90,25 @@ class Delivery(BaseModel):
     attempts: int
     last_error: str | None
     updated_at: str
+
+
+class Attempt(BaseModel):
+    """One webhook call."""
+
+    target: str
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+    at: str
+
+
+class DispatchReport(BaseModel):
+    """What the dispatcher knows about one order: its webhook calls, the deliveries that
+    are failing, and whether its event was parked."""
+
+    attempts: list[Attempt] = []
+    failing: list[Delivery] = []
+    parked_errors: list[str] = []
 
 
 class DueDelivery(BaseModel):
@@ -137,21 +171,56 @@ class DispatchStore:
         value = await self.db.fetch_value("SELECT MIN(next_attempt_at) FROM deliveries WHERE status = 'pending'")
         return None if value is None else float(value)
 
-    async def delivered(self, delivery_id: int) -> None:
-        await self.db.execute(
-            "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_error = NULL,"
-            " updated_at = ? WHERE id = ?",
-            (utc_now(), delivery_id),
-        )
+    async def delivered(self, delivery_id: int, status_code: int, duration_ms: float) -> None:
+        now = utc_now()
 
-    async def attempt_failed(self, delivery_id: int, error: str, retry_in: float) -> None:
+        def unit(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, last_error = NULL,"
+                " updated_at = ? WHERE id = ?",
+                (now, delivery_id),
+            )
+            _record_attempt(conn, delivery_id, status_code, None, duration_ms, now)
+
+        await self.db.write(unit)
+
+    async def attempt_failed(
+        self, delivery_id: int, error: str, retry_in: float, status_code: int | None, duration_ms: float
+    ) -> None:
         """Count a failed attempt; out of budget, the delivery is 'failed' until an admin retries."""
-        await self.db.execute(
-            "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, updated_at = ?,"
-            " next_attempt_at = ?,"
-            " status = CASE WHEN attempts + 1 >= attempt_budget THEN 'failed' ELSE 'pending' END"
-            " WHERE id = ?",
-            (error[:500], utc_now(), time.time() + retry_in, delivery_id),
+        now = utc_now()
+
+        def unit(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, updated_at = ?,"
+                " next_attempt_at = ?,"
+                " status = CASE WHEN attempts + 1 >= attempt_budget THEN 'failed' ELSE 'pending' END"
+                " WHERE id = ?",
+                (error[:500], now, time.time() + retry_in, delivery_id),
+            )
+            _record_attempt(conn, delivery_id, status_code, error[:500], duration_ms, now)
+
+        await self.db.write(unit)
+
+    async def report(self, order_id: int) -> DispatchReport:
+        attempts = await self.db.fetch_all(
+            "SELECT target, status_code, error, duration_ms, at FROM delivery_attempts WHERE order_id = ? ORDER BY id",
+            (order_id,),
+        )
+        failing = await self.db.fetch_all(
+            "SELECT id, order_id, target, status, attempts, last_error, updated_at FROM deliveries"
+            " WHERE order_id = ? AND status != 'delivered' AND attempts > 0 ORDER BY id",
+            (order_id,),
+        )
+        # A parked event is found by the order id inside it; few are ever parked.
+        parked = await self.db.fetch_all(
+            "SELECT error FROM parked_events WHERE json_extract(CAST(envelope AS TEXT), '$.data.id') = ?",
+            (order_id,),
+        )
+        return DispatchReport(
+            attempts=[Attempt(**dict(row)) for row in attempts],
+            failing=[Delivery(**dict(row)) for row in failing],
+            parked_errors=[row["error"] for row in parked],
         )
 
     async def retry(self, delivery_id: int, extra_attempts: int) -> Delivery:
@@ -209,11 +278,13 @@ class DispatchStore:
         def unit(conn: sqlite3.Connection) -> int:
             # deliveries_due (status, next_attempt_at): a delivered row's next_attempt_at is
             # when its last attempt was due, so this is its age without a scan.
-            deliveries = conn.execute(
-                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
-                " WHERE status = 'delivered' AND next_attempt_at < ? LIMIT ?)",
+            finished = [row[0] for row in conn.execute(
+                "SELECT id FROM deliveries WHERE status = 'delivered' AND next_attempt_at < ? LIMIT ?",
                 (cutoff, limit),
-            ).rowcount
+            )]
+            marks = placeholders(finished)
+            conn.execute(f"DELETE FROM delivery_attempts WHERE delivery_id IN ({marks})", finished)
+            deliveries = conn.execute(f"DELETE FROM deliveries WHERE id IN ({marks})", finished).rowcount
             dispatches = conn.execute(
                 "DELETE FROM dispatches WHERE order_id IN (SELECT order_id FROM dispatches"
                 " WHERE state = 'done' AND updated_at < ? LIMIT ?)",
@@ -229,3 +300,13 @@ class DispatchStore:
             f"UPDATE dispatches SET state = 'done', updated_at = ? WHERE order_id IN ({placeholders(order_ids)})",
             [utc_now(), *order_ids],
         )
+
+
+def _record_attempt(
+    conn: sqlite3.Connection, delivery_id: int, status_code: int | None, error: str | None, duration_ms: float, at: str
+) -> None:
+    conn.execute(
+        "INSERT INTO delivery_attempts (delivery_id, order_id, target, status_code, error, duration_ms, at)"
+        " SELECT id, order_id, target, ?, ?, ?, ? FROM deliveries WHERE id = ?",
+        (status_code, error, round(duration_ms, 1), at, delivery_id),
+    )

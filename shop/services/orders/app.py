@@ -19,8 +19,9 @@ from shop.services import ServiceApps
 from shop.services.orders.client import ORDERS as ORDERS_SERVICE, LocalOrdersClient
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.placing import Orders
-from shop.services.orders.routes import BROADCASTER, ORDERS, internal_routes, routes
+from shop.services.orders.routes import BROADCASTER, ORDERS, WATCHDOG, internal_routes, routes
 from shop.services.orders.store import MIGRATIONS, OrderStore
+from shop.services.orders.watchdog import Watchdog
 
 log = logging.getLogger("shop.orders")
 
@@ -33,6 +34,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     orders = Slot[Orders]("orders")
     broadcaster = StatusBroadcaster()
     relay: OutboxRelay | None = None
+    watchdog = Watchdog(lambda: orders.get().store, registry, cfg.dispatcher.stuck_after_seconds)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         nonlocal relay
@@ -52,9 +54,11 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
             PruneStep("published_outbox", keep.published_outbox_seconds, store.prune_published_outbox),
         ])
         pruner.start()
+        watchdog.start()
         try:
             yield
         finally:
+            await watchdog.stop()
             await pruner.stop()
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -73,6 +77,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     app = web.Application()
     app[ORDERS] = orders
     app[BROADCASTER] = broadcaster
+    app[WATCHDOG] = watchdog
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(lifecycle)
@@ -81,7 +86,8 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     internal = internal_app(registry.service_token, internal_routes)
     internal[ORDERS] = orders
     internal[BROADCASTER] = broadcaster
-    registry.register_local(ORDERS_SERVICE, LocalOrdersClient(orders), orders.ping)
+    internal[WATCHDOG] = watchdog
+    registry.register_local(ORDERS_SERVICE, LocalOrdersClient(orders, watchdog), orders.ping)
     return ServiceApps("orders", app, internal)
 
 
