@@ -23,6 +23,7 @@ from shop.ops import METRICS, READINESS_CHECKS, READINESS_DETAILS, REGISTRY, rou
 from shop.openapi.routes import setup_docs
 from shop.registry import Registry
 from shop.secrets import persistent_secret
+from shop.status import install as install_status
 from shop.stuck import report_stuck_orders
 from shop.services import ServiceApps
 from shop.services.auth import app as auth_app
@@ -117,6 +118,7 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     app.add_routes(ops_routes)
     if "dispatcher" not in layout.forwarded():  # else its process's dead letters: forwarded below
         app.add_routes(bus_routes)
+    install_status(app, cfg)  # GET /api/status: the operator's view
     setup_docs(app)  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
     if layout.gateway:  # the public front; a services process serves only APIs
