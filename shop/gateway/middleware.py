@@ -2,7 +2,8 @@
 
 In order: request id; the service credential and the client address it vouches for (401 for
 a wrong one); body limits by the headers (413, 415); the token, only when one was sent to a
-route that reads it (401); the rate limit (429); the handler; any error as a problem
+route that reads it (401); the rate limit (429), which counts the requests refused before it
+too; the handler; any error as a problem
 document; then metrics and the access line. A request without a token, the common case for
 the catalogue, does no JWT work at all. The response's own headers (request id, security,
 rate limit) are set by the one on_response_prepare hook, `access.add_response_headers`.
@@ -48,19 +49,26 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics) -> Any:
             try:
                 forwarded_for = vouched_client(request, service_token)
                 remote = forwarded_for or remote
-                check_body(request, max_body_bytes)
-                if "Authorization" in request.headers and reads_token(request):
+                try:
+                    check_body(request, max_body_bytes)
+                    if "Authorization" in request.headers and reads_token(request):
 
-                    async def limited(request: web.Request) -> web.StreamResponse:
+                        async def limited(request: web.Request) -> web.StreamResponse:
+                            if forwarded_for is None:
+                                limiter.check(request, request.get(CALLER), remote)
+                            return await handler(request)
+
+                        response = await tokens.around(request, limited)
+                    else:  # the fast path: no token to verify
                         if forwarded_for is None:
-                            limiter.check(request, request.get(CALLER), remote)
-                        return await handler(request)
-
-                    response = await tokens.around(request, limited)
-                else:  # the fast path: no token to verify
-                    if forwarded_for is None:
+                            limiter.check(request, None, remote)
+                        response = await handler(request)
+                except Exception:
+                    # Refused before the budget was counted (a body too large or not JSON, a
+                    # bad token): counted all the same, or such requests would be free to repeat.
+                    if forwarded_for is None and not limiter.counted(request):
                         limiter.check(request, None, remote)
-                    response = await handler(request)
+                    raise
             except web.HTTPException as exc:
                 if exc.status < 400:  # a redirect is an answer, not an error
                     status = exc.status
