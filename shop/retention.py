@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+
+from aiohttp import web
 
 from shop.config import RetentionConfig
 from shop.db import utc_now
@@ -69,3 +71,20 @@ class Pruner:
                 if any(deleted.values()):
                     log.info("pruned finished bookkeeping", extra={"deleted": deleted})
             await asyncio.sleep(self._cfg.interval_seconds)
+
+
+def pruning_context(
+    cfg: RetentionConfig, steps: Callable[[], list[PruneStep]]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context that prunes in the background while the app runs; `steps` is called
+    at start-up, once the service's database is open."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        pruner = Pruner(cfg, steps())
+        pruner.start()
+        try:
+            yield
+        finally:
+            await pruner.stop()
+
+    return ctx

@@ -104,3 +104,17 @@ async def test_handled_events_and_finished_deliveries_are_pruned_failed_ones_kep
     assert sql(dispatcher_db, "SELECT order_id, status FROM deliveries") == [(failing["id"], "failed")]
     assert sql(dispatcher_db, "SELECT order_id, state FROM dispatches") == [(failing["id"], "waiting")]
     assert delivered["id"] != failing["id"]
+
+
+async def test_released_reservations_are_pruned_and_held_ones_kept(make_api: MakeApi, tmp_path: Path) -> None:
+    api = await make_api(retention={**PRUNE_OFTEN, "released_reservations_seconds": 3600})
+    products_db = tmp_path / "data" / "products.db"
+    user = await api.register()
+    _, kept = await place(api, user, ORDER)
+    _, cancelled = await place(api, user, ORDER)
+    assert (await api.client.post(f"/api/orders/{cancelled['id']}/cancel", headers=user.headers)).status == 200
+    await eventually(lambda: holds(count(products_db, "reservations WHERE released_at IS NOT NULL") == 1), "released")
+    sql(products_db, "UPDATE reservations SET released_at = ? WHERE released_at IS NOT NULL", (utc_now(7200),))
+    await eventually(lambda: holds(count(products_db, "reservations WHERE released_at IS NOT NULL") == 0), "pruned")
+    assert count(products_db, "reservations WHERE released_at IS NULL") == 1  # the order that holds its stock
+    assert kept["id"] != cancelled["id"]
