@@ -16,7 +16,7 @@ from shop.dispatcher.worker import Dispatcher
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
 from shop.registry import Registry
-from shop.retention import PruneStep, Pruner
+from shop.retention import PruneStep, pruning_context
 from shop.services import ServiceApps
 
 CONSUMER_GROUP = "order-dispatcher-group"
@@ -30,16 +30,9 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         dispatcher = Dispatcher(DispatchStore(db), registry, cfg.dispatcher)
         dispatchers.set(dispatcher)
         dispatcher.start()  # resumes deliveries a previous run left pending
-        store, keep = dispatcher.store, cfg.retention
-        pruner = Pruner(keep, [
-            PruneStep("handled_events", keep.handled_events_seconds, store.prune_handled_events),
-            PruneStep("finished_deliveries", keep.finished_deliveries_seconds, store.prune_finished),
-        ])
-        pruner.start()
         try:
             yield
         finally:
-            await pruner.stop()
             await dispatcher.stop()
             dispatchers.set(None)
             await db.close()
@@ -57,6 +50,11 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(lifecycle)
+    keep = cfg.retention
+    app.cleanup_ctx.append(pruning_context(keep, lambda: [
+        PruneStep("handled_events", keep.handled_events_seconds, dispatchers.get().store.prune_handled_events),
+        PruneStep("finished_deliveries", keep.finished_deliveries_seconds, dispatchers.get().store.prune_finished),
+    ]))
     internal = internal_app(registry.service_token, internal_routes)
     internal[DISPATCHER] = dispatchers
     registry.register_local(DISPATCHER_SERVICE, LocalDispatcherClient(dispatchers), dispatchers.ping)

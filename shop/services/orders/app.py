@@ -14,7 +14,7 @@ from shop.db import Database, Slot, utc_now
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
 from shop.registry import Registry
-from shop.retention import PruneStep, Pruner
+from shop.retention import PruneStep, pruning_context
 from shop.services import ServiceApps
 from shop.services.orders.client import ORDERS as ORDERS_SERVICE, LocalOrdersClient
 from shop.services.orders.live import StatusBroadcaster
@@ -48,18 +48,11 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         if cfg.bus.relay_enabled:
             relay.start()  # first publishes whatever a crash left in the outbox
         reconciler = asyncio.create_task(_reconcile(service), name="orders-reconciler")
-        keep = cfg.retention
-        pruner = Pruner(keep, [
-            PruneStep("idempotency_keys", keep.idempotency_keys_seconds, store.prune_idempotency_keys),
-            PruneStep("published_outbox", keep.published_outbox_seconds, store.prune_published_outbox),
-        ])
-        pruner.start()
         watchdog.start()
         try:
             yield
         finally:
             await watchdog.stop()
-            await pruner.stop()
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciler
@@ -81,6 +74,11 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(lifecycle)
+    keep = cfg.retention
+    app.cleanup_ctx.append(pruning_context(keep, lambda: [
+        PruneStep("idempotency_keys", keep.idempotency_keys_seconds, orders.get().store.prune_idempotency_keys),
+        PruneStep("published_outbox", keep.published_outbox_seconds, orders.get().store.prune_published_outbox),
+    ]))
     app.on_shutdown.append(stop_streams_and_relay)
 
     internal = internal_app(registry.service_token, internal_routes)
