@@ -11,7 +11,7 @@ import pytest
 
 from shop.config import ShopConfig
 from shop.db import utc_now
-from tests.conftest import Api, MakeApi
+from tests.conftest import MakeApi
 from tests.services.test_orders import place
 from tests.waiting import eventually, holds
 from tests.webhooks import WebhookTarget, start_webhook_target
