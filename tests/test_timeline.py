@@ -11,6 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from shop.app import create_app
+from shop.bus.envelope import Envelope
+from shop.dispatcher.worker import Dispatcher
 from tests.conftest import Api, MakeApi, User, make_config
 from tests.services.test_orders import place
 from tests.waiting import eventually, holds
@@ -138,3 +140,34 @@ async def test_the_gateway_of_a_split_deployment_reports_the_orders_process_stuc
             line = await eventually(ready_details, "the gateway's /ready reporting the stuck order")
             assert "target failing" in line
             assert "shop_orders_stuck 1.0" in await (await client.get("/metrics")).text()
+
+
+async def test_an_event_the_dispatcher_never_received_is_published_again_once(
+    make_api: MakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As after restoring a backup while Kafka had moved on: the event was published (the
+    # outbox says so) but the dispatcher never had it.
+    lost: list[str] = []
+    original = Dispatcher.handle
+
+    async def loses_the_first(dispatcher: Dispatcher, envelope: Envelope) -> None:
+        if not lost:
+            lost.append(envelope.event_id)
+            return
+        await original(dispatcher, envelope)
+
+    monkeypatch.setattr(Dispatcher, "handle", loses_the_first)
+    api = await make_api(dispatcher={"stuck_after_seconds": 0.2})
+    user = await api.register()
+    _, order = await place(api, user, ORDER)
+
+    async def dispatched() -> dict[str, Any] | None:
+        _, body = await get(api, f"/api/orders/{order['id']}", user)
+        return body if body["status"] == "Dispatched" else None
+
+    await eventually(dispatched, "the order dispatched after its event was published again")
+    _, timeline = await get(api, f"/api/orders/{order['id']}/timeline", user)
+    notes = [e["cause"] for e in timeline["entries"] if e["kind"] == "watchdog"]
+    assert "the dispatcher never received its event: published it again" in notes
+    created = [e for e in timeline["entries"] if e.get("event_type") == "order.created"]
+    assert len(created) == 2 and {e["event_id"] for e in created} == {lost[0]}  # the same event, twice

@@ -109,6 +109,9 @@ class DispatchReport(BaseModel):
     attempts: list[Attempt] = []
     failing: list[Delivery] = []
     parked_errors: list[str] = []
+    # Whether the order's order.created ever reached the dispatcher (a restored backup on
+    # Kafka, where the broker's offsets had moved on, can leave it without).
+    received: bool = True
 
 
 class DueDelivery(BaseModel):
@@ -217,10 +220,12 @@ class DispatchStore:
             "SELECT error FROM parked_events WHERE json_extract(CAST(envelope AS TEXT), '$.data.id') = ?",
             (order_id,),
         )
+        received = await self.db.fetch_value("SELECT COUNT(*) FROM dispatches WHERE order_id = ?", (order_id,))
         return DispatchReport(
             attempts=[Attempt(**dict(row)) for row in attempts],
             failing=[Delivery(**dict(row)) for row in failing],
             parked_errors=[row["error"] for row in parked],
+            received=bool(received),
         )
 
     async def retry(self, delivery_id: int, extra_attempts: int) -> Delivery:

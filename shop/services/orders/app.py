@@ -34,7 +34,12 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     orders = Slot[Orders]("orders")
     broadcaster = StatusBroadcaster()
     relay: OutboxRelay | None = None
-    watchdog = Watchdog(lambda: orders.get().store, registry, cfg.dispatcher.stuck_after_seconds)
+
+    def wake_relay() -> None:
+        if relay is not None:
+            relay.wake()
+
+    watchdog = Watchdog(lambda: orders.get().store, registry, cfg.dispatcher.stuck_after_seconds, wake_relay)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         nonlocal relay

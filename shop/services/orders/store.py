@@ -343,6 +343,33 @@ class OrderStore:
             (moment, limit),
         )
 
+    async def publish_created_again(self, order_id: int, note: str) -> bool:
+        """Put the order's own order.created (the same event id, so nothing is done twice)
+        in the outbox once more, once per order. False if it was done before, or the event
+        is no longer in the outbox."""
+
+        def unit(conn: sqlite3.Connection) -> bool:
+            original = conn.execute(
+                "SELECT topic, key, payload FROM outbox WHERE key = ?"
+                " AND json_extract(CAST(payload AS TEXT), '$.type') = 'order.created' ORDER BY id LIMIT 1",
+                (str(order_id),),
+            ).fetchone()
+            if original is None:
+                return False
+            noted = conn.execute(
+                "INSERT OR IGNORE INTO order_notes (order_id, kind, actor, detail, at) VALUES (?, 'republished', 'watchdog', ?, ?)",
+                (order_id, note, utc_now()),
+            ).rowcount
+            if not noted:
+                return False
+            conn.execute(
+                "INSERT INTO outbox (topic, key, payload, created_at) VALUES (?, ?, ?, ?)",
+                (original["topic"], original["key"], original["payload"], utc_now()),
+            )
+            return True
+
+        return await self.db.write(unit)
+
     async def unpublished_events(self, order_id: int) -> int:
         return int(await self.db.fetch_value(
             "SELECT COUNT(*) FROM outbox WHERE key = ? AND published_at IS NULL", (str(order_id),)

@@ -1,7 +1,8 @@
 """The stuck-order watchdog: an order still Created `[dispatcher] stuck_after_seconds`
 after it was placed is reported, with the likeliest reason: its event is not published
 (the bus is down, or the relay is off), its event was parked, a webhook target keeps
-failing, or the dispatcher cannot be asked. The list feeds the shop_orders_stuck metric,
+failing, the dispatcher never received it (then it is published again, once), or the
+dispatcher cannot be asked. The list feeds the shop_orders_stuck metric,
 a line in /ready's details, the admin page, and a note in the order's timeline."""
 
 from __future__ import annotations
@@ -33,8 +34,15 @@ class StuckOrder(BaseModel):
 
 
 class Watchdog:
-    def __init__(self, store: Callable[[], OrderStore], registry: Registry, stuck_after_seconds: float) -> None:
+    def __init__(
+        self,
+        store: Callable[[], OrderStore],
+        registry: Registry,
+        stuck_after_seconds: float,
+        on_outbox_write: Callable[[], None] = lambda: None,
+    ) -> None:
         self._store_of = store
+        self._on_outbox_write = on_outbox_write
         self._registry = registry
         self._stuck_after = stuck_after_seconds
         self.stuck: list[StuckOrder] = []
@@ -76,6 +84,15 @@ class Watchdog:
         if report.failing:
             delivery = report.failing[0]
             return f"target failing: {delivery.target} ({delivery.last_error}, {delivery.attempts} attempts)"
+        if not report.received:
+            # Published, yet the dispatcher never had it: the bus lost it (a backup restored
+            # while Kafka had moved on). The same event once more; the dispatcher is
+            # idempotent by event id, so a late original does nothing twice.
+            note = "the dispatcher never received its event: published it again"
+            if await store.publish_created_again(order_id, note):
+                self._on_outbox_write()
+                return note
+            return "the dispatcher never received its event (published again already)"
         return "waiting for the dispatcher"
 
     async def _run(self) -> None:
