@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from shop.config import ShopConfig
+from shop.datalock import serving_context
 from shop.gateway.access import add_response_headers
 from shop.gateway.cors import enable_cors, enable_cors_off_route
 from shop.gateway.middleware import gateway_middleware
@@ -19,10 +21,12 @@ from shop.gateway.proxy import Forwarder
 from shop.gateway.paths import route_original_paths
 from shop.gateway.revocation import TokenRevocations
 from shop.metrics import Metrics
-from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
+from shop.ops import METRICS, READINESS_CHECKS, READINESS_DETAILS, REGISTRY, routes as ops_routes
 from shop.openapi.routes import setup_docs
 from shop.registry import Registry
 from shop.secrets import persistent_secret
+from shop.status import install as install_status
+from shop.stuck import report_stuck_orders
 from shop.services import ServiceApps
 from shop.services.auth import app as auth_app
 from shop.services.auth.client import AUTH
@@ -112,16 +116,20 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     app = web.Application(
         middlewares=[gateway_middleware(cfg, metrics, revocations)], client_max_size=cfg.gateway.max_body_bytes
     )
+    app.cleanup_ctx.append(serving_context(cfg.data.dir))  # first: no database opens during a restore
     app[CONFIG] = cfg
     app[REGISTRY] = registry
     app[METRICS] = metrics
     app[READINESS_CHECKS] = {}
+    app[READINESS_DETAILS] = {}
     app.on_response_prepare.append(add_response_headers)
     route_original_paths(app)  # before enable_cors: /api/token answers cross-origin too
     bus = create_bus(cfg.bus)
     app[BUS] = bus
     app.add_routes(ops_routes)
-    app.add_routes(bus_routes)
+    if "dispatcher" not in layout.forwarded():  # else its process's dead letters: forwarded below
+        app.add_routes(bus_routes)
+    install_status(app, cfg)  # GET /api/status: the operator's view
     setup_docs(app)  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
     enable_cors_off_route(app, cfg.gateway.cors_origins)
@@ -138,6 +146,8 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
             mount(app, factories[name](cfg, registry, bus))
     if BUS_USERS & layout.local:
         _run_bus(app, bus)
+    if "orders" in layout.local or "orders" in layout.remote:
+        report_stuck_orders(app, registry, metrics, cfg.dispatcher.stuck_after_seconds)
     _forward_remote_services(app, cfg, registry, layout)
     return app
 
@@ -153,6 +163,24 @@ def _forward_remote_services(app: web.Application, cfg: ShopConfig, registry: Re
     app.on_shutdown.append(forwarder.end_streams)
     for name in names:
         app.add_subapp(f"/api/{name}", forwarder.service_app(name, PUBLIC_ROUTES[name], cfg.gateway.cors_origins))
+    if "dispatcher" in names:
+        # The dispatcher's consumer parks events in its own database: /api/bus/parked is
+        # answered by the process that runs it.
+        app.add_routes(_forwarding(forwarder, "dispatcher", bus_routes))
+
+
+def _forwarding(forwarder: Forwarder, service: str, routes: web.RouteTableDef) -> list[web.RouteDef]:
+    def forward_to_service(handler: Any) -> Callable[[web.Request], Any]:
+        async def forward(request: web.Request) -> web.StreamResponse:
+            return await forwarder.forward(request, service)
+
+        return functools.update_wrapper(forward, handler)  # keeps the OpenAPI description
+
+    return [
+        web.RouteDef(route.method, route.path, forward_to_service(route.handler), route.kwargs)
+        for route in routes
+        if isinstance(route, web.RouteDef)
+    ]
 
 
 def _run_bus(app: web.Application, bus: Bus) -> None:

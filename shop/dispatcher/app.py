@@ -6,6 +6,7 @@ from aiohttp import web
 
 from shop.bus import Bus
 from shop.bus.envelope import Envelope
+from shop.bus.parking import StoredDeadLetters
 from shop.config import ShopConfig
 from shop.db import Database, Slot
 from shop.dispatcher.client import DISPATCHER as DISPATCHER_SERVICE, LocalDispatcherClient
@@ -15,6 +16,7 @@ from shop.dispatcher.worker import Dispatcher
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
 from shop.registry import Registry
+from shop.retention import PruneStep, pruning_context
 from shop.services import ServiceApps
 
 CONSUMER_GROUP = "order-dispatcher-group"
@@ -40,13 +42,19 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         # finished; raising then makes the bus deliver the event again.
         await dispatchers.get().handle(envelope)
 
-    bus.subscribe(cfg.bus.topic, CONSUMER_GROUP, handle)
+    dead_letters = StoredDeadLetters("dispatcher", lambda: dispatchers.get().db)
+    bus.subscribe(cfg.bus.topic, CONSUMER_GROUP, handle, dead_letters)
 
     app = web.Application()
     app[DISPATCHER] = dispatchers
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(lifecycle)
+    keep = cfg.retention
+    app.cleanup_ctx.append(pruning_context(keep, lambda: [
+        PruneStep("handled_events", keep.handled_events_seconds, dispatchers.get().store.prune_handled_events),
+        PruneStep("finished_deliveries", keep.finished_deliveries_seconds, dispatchers.get().store.prune_finished),
+    ]))
     internal = internal_app(registry.service_token, internal_routes)
     internal[DISPATCHER] = dispatchers
     registry.register_local(DISPATCHER_SERVICE, LocalDispatcherClient(dispatchers), dispatchers.ping)

@@ -67,3 +67,11 @@ async def internal_notify(request: web.Request) -> web.Response:
         raise ValidationFailed(str(exc), [FieldError(("body",), str(exc))]) from None
     await request.config_dict[DISPATCHER].get().notify(envelope)
     return web.Response(status=204)
+
+
+# -- service-to-service (orders' timeline and watchdog, through the registry) -----------------
+
+
+@internal_routes.get("/orders/{order_id}")
+async def internal_report(request: web.Request) -> web.Response:
+    return json_response(await request.config_dict[DISPATCHER].get().store.report(path_id(request, "order_id")))

@@ -145,18 +145,22 @@ class Dispatcher:
             "X-Shop-Event": delivery.event_type,
             "X-Shop-Delivery": delivery.delivery_key,
         }
+        started = time.perf_counter()
+        status_code: int | None = None
         try:
             async with self._session.post(delivery.target, data=delivery.body, headers=headers) as response:
+                status_code = response.status
                 ok, error = 200 <= response.status < 300, f"HTTP {response.status}"
         except asyncio.TimeoutError:
             ok, error = False, "timed out"
         except aiohttp.ClientError as exc:
             ok, error = False, f"{type(exc).__name__}: {exc}"
+        duration_ms = (time.perf_counter() - started) * 1000
         if ok:
-            await self.store.delivered(delivery.id)
+            await self.store.delivered(delivery.id, status_code or 200, duration_ms)
             return
         retry_in = min(self.cfg.retry_base_seconds * 2**delivery.attempts, MAX_BACKOFF_SECONDS)
-        await self.store.attempt_failed(delivery.id, error, retry_in)
+        await self.store.attempt_failed(delivery.id, error, retry_in, status_code, duration_ms)
         log.warning(
             "webhook delivery failed",
             extra={"delivery_id": delivery.id, "target": delivery.target, "attempt": delivery.attempts + 1, "error": error},

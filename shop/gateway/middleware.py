@@ -2,7 +2,8 @@
 
 In order: request id; the service credential and the client address it vouches for (401 for
 a wrong one); body limits by the headers (413, 415); the token, only when one was sent to a
-route that reads it (401); the rate limit (429); the handler; any error as a problem
+route that reads it (401); the rate limit (429), which also counts what was refused before it;
+the handler; any error as a problem
 document; then metrics and the access line. A request without a token, the common case for
 the catalogue, does no JWT work at all. The response's own headers (request id, security,
 rate limit) are set by the one on_response_prepare hook, `access.add_response_headers`.
@@ -28,7 +29,7 @@ from shop.gateway.cors import off_route_preflight
 from shop.gateway.context import CALLER, REQUEST_ID
 from shop.gateway.errors import error_response
 from shop.gateway.forwarded import vouched_client
-from shop.gateway.ratelimit import RateLimiter
+from shop.gateway.ratelimit import RateLimiter, TooManyRequests
 from shop.gateway.revocation import TokenRevocations
 from shop.metrics import Metrics
 
@@ -47,6 +48,7 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics, revocations: TokenRevo
         request[REQUEST_ID] = request_id = incoming_or_new_request_id(request)
         remote = request.remote
         status = 500  # what the log says if the handler is cancelled or the client goes away
+        forwarded_for = None
         try:
             try:
                 forwarded_for = vouched_client(request, service_token)
@@ -70,11 +72,11 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics, revocations: TokenRevo
                 if exc.status < 400:  # a redirect is an answer, not an error
                     status = exc.status
                     raise
-                response = error_response(request, exc)
+                response = error_response(request, counted_refusal(request, forwarded_for, remote) or exc)
             except ConnectionResetError:
                 raise  # the client went away: nobody to answer
             except Exception as exc:
-                response = error_response(request, exc)
+                response = error_response(request, counted_refusal(request, forwarded_for, remote) or exc)
             status = response.status
             return response
         finally:
@@ -82,5 +84,17 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics, revocations: TokenRevo
             metrics.observe(request, status, elapsed)
             if access.enabled():  # at WARNING, not even the fields are gathered
                 access.write(request, request_id, status, elapsed, remote)
+
+    def counted_refusal(request: web.Request, forwarded_for: str | None, remote: str | None) -> Exception | None:
+        """A request refused before the rate limit counted it (a bad token, a body too large
+        or not JSON) is counted all the same, or such requests would be free to repeat; the
+        429 if that spends the budget."""
+        if forwarded_for is not None or limiter.counted(request):
+            return None
+        try:
+            limiter.check(request, None, remote)
+        except TooManyRequests as exc:
+            return exc
+        return None
 
     return gateway

@@ -92,6 +92,11 @@ class RateLimiter:
             raise TooManyRequests(f"Too many requests; try again in {decision.retry_after} s.", decision.retry_after)
 
 
+    def counted(self, request: web.Request) -> bool:
+        """Whether `check` already counted this request."""
+        return _DECISION in request
+
+
 def set_rate_limit_headers(request: web.Request, headers: CIMultiDict[str]) -> None:
     decision = request.get(_DECISION)
     if decision is not None:

@@ -11,7 +11,7 @@ from aiohttp import web
 from shop.db import Slot
 from shop.errors import FieldError, ShopError, ValidationFailed
 from shop.gateway.bodies import parse_model, read_json
-from shop.gateway.context import Caller, require_caller, require_owner_or_admin
+from shop.gateway.context import Caller, require_admin, require_caller, require_owner_or_admin
 from shop.jsonutil import dumps, json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
@@ -29,6 +29,8 @@ from shop.services.orders.models import (
 from shop.services.orders.original import placed_from_original_body, with_original_fields
 from shop.services.orders.placing import Orders
 from shop.services.orders.store import OrderDocument
+from shop.services.orders.timeline import Timeline, timeline
+from shop.services.orders.watchdog import StuckOrder, Watchdog
 from shop.services.products.client import PRODUCTS
 from shop.urls import absolute_url, request_origin
 
@@ -44,6 +46,7 @@ MAX_IDEMPOTENCY_KEY = 200
 
 routes = web.RouteTableDef()
 internal_routes = web.RouteTableDef()
+WATCHDOG = web.AppKey("watchdog", Watchdog)
 
 ORDER_ID = Param("order_id", int, "The order's id.")
 LAST_EVENT_ID = Param("Last-Event-ID", int, "Resume after this event id: every change since is sent first.")
@@ -206,6 +209,33 @@ async def my_order_events(request: web.Request) -> web.StreamResponse:
     return await _stream(request, customer_id, backlog, since, lambda e: e.global_id)
 
 
+@routes.get("/stuck")
+@operation(
+    "Orders stuck in Created",
+    description="Orders still Created `[dispatcher] stuck_after_seconds` after they were placed, oldest "
+    "first, with the likeliest reason (bus down, target failing, event parked).",
+    auth="admin",
+    responses={200: list[StuckOrder]},
+)
+async def stuck_orders(request: web.Request) -> web.Response:
+    require_admin(request)
+    return json_response(request.config_dict[WATCHDOG].stuck)
+
+
+@routes.get("/{order_id}/timeline")
+@operation(
+    "Why an order is where it is",
+    description="Every status change (time, cause, actor), the events published, every webhook call "
+    "(target, status code, duration) and what the stuck-order watchdog noticed, oldest first.",
+    auth="owner_or_admin",
+    path=[ORDER_ID],
+    responses={200: Timeline},
+)
+async def order_timeline(request: web.Request) -> web.Response:
+    order, _ = await _visible_order(request)
+    return json_response(await timeline(_orders(request).store, _orders(request).registry, order.id))
+
+
 @routes.get("/{order_id}")
 @operation("Get an order", auth="owner_or_admin", path=[ORDER_ID], responses={200: OrderAnswer})
 async def get_order(request: web.Request) -> web.Response:
@@ -298,6 +328,11 @@ def _last_event_id(request: web.Request) -> int | None:
 
 
 # -- service-to-service (the dispatcher, through the registry) ---------------------------------
+
+
+@internal_routes.get("/stuck")  # before /{order_id}, which would take the word for an id
+async def internal_stuck(request: web.Request) -> web.Response:
+    return json_response(request.config_dict[WATCHDOG].stuck)
 
 
 @internal_routes.get("/{order_id}")

@@ -18,6 +18,7 @@ import { adminProducts } from "./views/admin/products.js";
 import { adminProductForm } from "./views/admin/product-form.js";
 import { adminRegistry } from "./views/admin/registry.js";
 import { adminDeliveries } from "./views/admin/deliveries.js";
+import { adminAttention } from "./views/admin/attention.js";
 import { forbidden } from "./views/not-found.js";
 
 /** Pages that need a login send the reader to it first, and back here afterwards. */
@@ -56,6 +57,7 @@ route("/admin/products/new", adminOnly(adminProductForm));
 route("/admin/products/:id", adminOnly(adminProductForm));
 route("/admin/registry", adminOnly(adminRegistry));
 route("/admin/deliveries", adminOnly(adminDeliveries));
+route("/admin/attention", adminOnly(adminAttention));
 
 api.setUnauthorizedHandler(() => {
   // The token expired or was revoked. The cart lives under its own key, so it stays.
