@@ -258,7 +258,7 @@ class DispatchStore:
             (order_id,),
         )
         failing = await self.db.fetch_all(
-            "SELECT id, order_id, target, status, attempts, last_error, updated_at FROM deliveries"
+            "SELECT id, order_id, event_type, target, status, attempts, last_error, updated_at FROM deliveries"
             " WHERE order_id = ? AND status != 'delivered' AND attempts > 0 ORDER BY id",
             (order_id,),
         )
