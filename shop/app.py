@@ -19,7 +19,7 @@ from shop.gateway.cors import enable_cors, enable_cors_off_route
 from shop.gateway.middleware import gateway_middleware
 from shop.gateway.proxy import Forwarder
 from shop.gateway.paths import route_original_paths
-from shop.gateway.revocation import TokenRevocations
+from shop.gateway.revocation import TokenRevocations, follow as follow_revocations
 from shop.metrics import Metrics
 from shop.ops import METRICS, READINESS_CHECKS, READINESS_DETAILS, REGISTRY, routes as ops_routes
 from shop.openapi.routes import setup_docs
@@ -140,6 +140,8 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     for name, url in layout.remote.items():
         registry.register_remote(REMOTE_KEYS[name], url)
     app.cleanup_ctx.append(_registry_context(registry))
+    if "auth" in layout.remote:  # tokens voided there (a reset, a deleted account) are refused here too
+        app.cleanup_ctx.append(follow_revocations(revocations, lambda seq: registry.get(AUTH).revocations_since(seq)))
 
     for name in factories:
         if name in layout.local:

@@ -64,7 +64,13 @@ class Gcra:
 
 
 AUTH_PATHS = frozenset(
-    {"/api/auth/login", "/api/auth/register", "/api/auth/forgot-password", "/api/auth/reset-password"}
+    {
+        "/api/auth/login",
+        "/api/auth/register",
+        "/api/auth/forgot-password",
+        "/api/auth/reset-password",
+        "/api/auth/change-password",
+    }
 )
 _DECISION = web.RequestKey("rate_limit_decision", Decision)
 

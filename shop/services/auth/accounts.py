@@ -179,6 +179,30 @@ class Accounts:
         self.revocations.void_tokens_issued_before(user_id, now)
         log.info("password reset", extra={"user_id": user_id})
 
+    async def change_password(self, user_id: int, current: str, new: str) -> None:
+        """The caller's new password, once the current one is verified; every token issued to
+        the account before now is void (the caller logs in again)."""
+        login = await self.users.login_of(user_id)
+        if login is None:
+            raise Unauthorized("This account no longer exists.", token_sent=True)
+        if not await self.passwords.verify(login.password_hash, current):
+            raise ValidationFailed(
+                "The current password is not right.", [FieldError(("current_password",), "does not match")]
+            )
+        new_hash = await self.passwords.hash(new)
+        now = time.time()
+        if not await self.users.change_password(user_id, login.password_hash, new_hash, now):
+            raise Conflict("The password was changed meanwhile; try again.")
+        self.revocations.void_tokens_issued_before(user_id, now)
+        log.info("password changed", extra={"user_id": user_id})
+
+    async def remove_login(self, user_id: int) -> None:
+        """A deleted customer's login goes, and every token issued to it stops working."""
+        now = time.time()
+        if await self.users.delete(user_id, now):
+            self.revocations.void_tokens_issued_before(user_id, now)
+            log.info("login removed", extra={"user_id": user_id})
+
     async def me(self, user_id: int) -> User:
         user = await self.users.get(user_id)
         if user is None:

@@ -49,7 +49,7 @@ def create_app(cfg: ShopConfig, registry: Registry, revocations: TokenRevocation
 
     async def revocations_and_pending_resets(app: web.Application) -> AsyncIterator[None]:
         # Before the first request: a token voided before a restart stays void after it.
-        revocations.load(await accounts.get().users.tokens_valid_after())
+        await revocations.catch_up(accounts.get().users.revocations_since)
         yield
         await accounts.get().finish_pending_resets()  # before the database closes
 

@@ -7,10 +7,11 @@ from shop.db import Slot
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_caller
 from shop.jsonutil import json_response
-from shop.pathparams import path_id
+from shop.pathparams import parse_id, path_id
 from shop.openapi import operation
 from shop.services.auth.accounts import Accounts
 from shop.services.auth.models import (
+    ChangePasswordRequest,
     ForgotPasswordRequest,
     LoginRequest,
     PasswordResetAccepted,
@@ -91,6 +92,24 @@ async def reset_password(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+@routes.post("/change-password")
+@operation(
+    "Change the caller's password",
+    description="Needs the current password. Every token issued to the account before the change "
+    "stops working (401 everywhere; in a split deployment within a few seconds): log in again. "
+    "Rate-limited like login.",
+    auth="customer",
+    body=ChangePasswordRequest,
+    responses={204: None},
+    errors={422: "The current password is not right, or the new one is under 8 characters."},
+)
+async def change_password(request: web.Request) -> web.Response:
+    caller = require_caller(request)
+    body = await read_model(request, ChangePasswordRequest)
+    await request.config_dict[ACCOUNTS].get().change_password(caller.user_id, body.current_password, body.new_password)
+    return web.Response(status=204)
+
+
 @routes.get("/me")
 @operation("The signed-in user", auth="customer", responses={200: User})
 async def me(request: web.Request) -> web.Response:
@@ -100,8 +119,16 @@ async def me(request: web.Request) -> web.Response:
 
 @internal_routes.delete("/users/{user_id}")
 async def internal_remove_login(request: web.Request) -> web.Response:
-    await request.config_dict[ACCOUNTS].get().users.delete(path_id(request, "user_id"))
+    await request.config_dict[ACCOUNTS].get().remove_login(path_id(request, "user_id"))
     return web.Response(status=204)
+
+
+@internal_routes.get("/revocations")
+async def internal_revocations(request: web.Request) -> web.Response:
+    """Voided tokens after `?after=` (a seq), for processes without the auth service."""
+    after = parse_id(request.query.get("after", "")) or 0
+    found = await request.config_dict[ACCOUNTS].get().users.revocations_since(after)
+    return json_response([{"seq": r.seq, "user_id": r.user_id, "valid_after": r.valid_after} for r in found])
 
 
 class _NewName(BaseModel):

@@ -36,7 +36,27 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX password_resets_by_user ON password_resets (user_id);
     """,
+    """
+    -- Every time an account's earlier tokens were voided (a password reset or change, a
+    -- deleted account), in order: a process without the auth service polls it by seq to
+    -- refuse those tokens too. It replaces users.tokens_valid_after, which a deleted account
+    -- would take with it.
+    CREATE TABLE token_revocations (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id     INTEGER NOT NULL,
+        valid_after REAL NOT NULL
+    );
+    INSERT INTO token_revocations (user_id, valid_after)
+        SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after IS NOT NULL;
+    """,
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Revocation:
+    seq: int
+    user_id: int
+    valid_after: float  # unix time: the account's tokens issued before it are void
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +100,41 @@ class UserStore:
         )
         return changed == 1
 
-    async def delete(self, user_id: int) -> None:
-        await self.db.execute("DELETE FROM users WHERE id = ?", (user_id,))
+    async def login_of(self, user_id: int) -> Login | None:
+        row = await self.db.fetch_one("SELECT id, name, email, role, password_hash FROM users WHERE id = ?", (user_id,))
+        return None if row is None else Login(_user(row), row["password_hash"])
+
+    async def delete(self, user_id: int, now: float) -> bool:
+        """Delete the login, and void every token issued to it; False if there was none."""
+
+        def unit(conn: sqlite3.Connection) -> bool:
+            if conn.execute("DELETE FROM users WHERE id = ?", (user_id,)).rowcount == 0:
+                return False
+            _void_tokens(conn, user_id, now)
+            return True
+
+        return await self.db.write(unit)
+
+    async def change_password(self, user_id: int, old_hash: str, new_hash: str, now: float) -> bool:
+        """The new hash if the stored one is still `old_hash` (the one just verified), and
+        every token issued before `now` void; False if the password changed meanwhile."""
+
+        def unit(conn: sqlite3.Connection) -> bool:
+            changed = conn.execute(
+                "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?", (new_hash, user_id, old_hash)
+            ).rowcount
+            if changed:
+                _void_tokens(conn, user_id, now)
+            return bool(changed)
+
+        return await self.db.write(unit)
+
+    async def revocations_since(self, seq: int, limit: int = 1000) -> list[Revocation]:
+        """Voided tokens recorded after `seq`, oldest first."""
+        found = await self.db.fetch_all(
+            "SELECT seq, user_id, valid_after FROM token_revocations WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
+        return [Revocation(int(row["seq"]), int(row["user_id"]), float(row["valid_after"])) for row in found]
 
     async def rename(self, user_id: int, name: str) -> None:
         await self.db.execute("UPDATE users SET name = ? WHERE id = ?", (name, user_id))
@@ -110,18 +163,18 @@ class UserStore:
                 return None
             user_id = int(row["user_id"])
             conn.execute("DELETE FROM password_resets WHERE user_id = ?", (user_id,))
-            changed = conn.execute(
-                "UPDATE users SET password_hash = ?, tokens_valid_after = ? WHERE id = ?",
-                (password_hash, now, user_id),
-            ).rowcount
-            return user_id if changed else None
+            changed = conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)).rowcount
+            if not changed:
+                return None
+            _void_tokens(conn, user_id, now)
+            return user_id
 
         return await self.db.write(unit)
-
-    async def tokens_valid_after(self) -> list[tuple[int, float]]:
-        rows = await self.db.fetch_all("SELECT id, tokens_valid_after FROM users WHERE tokens_valid_after IS NOT NULL")
-        return [(int(row["id"]), float(row["tokens_valid_after"])) for row in rows]
 
     async def get(self, user_id: int) -> User | None:
         row = await self.db.fetch_one("SELECT id, name, email, role FROM users WHERE id = ?", (user_id,))
         return None if row is None else _user(row)
+
+
+def _void_tokens(conn: sqlite3.Connection, user_id: int, now: float) -> None:
+    conn.execute("INSERT INTO token_revocations (user_id, valid_after) VALUES (?, ?)", (user_id, now))
