@@ -118,3 +118,15 @@ async def test_released_reservations_are_pruned_and_held_ones_kept(make_api: Mak
     await eventually(lambda: holds(count(products_db, "reservations WHERE released_at IS NOT NULL") == 0), "pruned")
     assert count(products_db, "reservations WHERE released_at IS NULL") == 1  # the order that holds its stock
     assert kept["id"] != cancelled["id"]
+
+
+async def test_expired_password_reset_tokens_are_pruned_and_live_ones_kept(make_api: MakeApi, tmp_path: Path) -> None:
+    api = await make_api(retention=PRUNE_OFTEN)
+    auth_db = tmp_path / "data" / "auth.db"
+    user = await api.register()
+    for _ in range(2):
+        response = await api.client.post("/api/auth/forgot-password", json={"email": user.email})
+        assert response.status == 202
+    await eventually(lambda: holds(count(auth_db, "password_resets") == 2), "two reset tokens stored")
+    sql(auth_db, "UPDATE password_resets SET expires_at = 1 WHERE rowid = (SELECT MIN(rowid) FROM password_resets)")
+    await eventually(lambda: holds(count(auth_db, "password_resets") == 1), "the expired token pruned")

@@ -14,6 +14,7 @@ from shop.gateway.cors import enable_cors
 from shop.gateway.revocation import TokenRevocations
 from shop.internal import internal_app
 from shop.registry import Registry
+from shop.retention import PruneStep, pruning_context
 from shop.services import ServiceApps
 from shop.services.auth.accounts import Accounts
 from shop.services.auth.client import AUTH, LocalAuthClient
@@ -81,6 +82,9 @@ def create_app(cfg: ShopConfig, registry: Registry, revocations: TokenRevocation
         database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts, cfg.data.synchronous)
     )
     app.cleanup_ctx.append(revocations_and_pending_resets)
+    app.cleanup_ctx.append(pruning_context(cfg.retention, lambda: [
+        PruneStep("expired_reset_tokens", 0, accounts.get().users.prune_expired_resets),
+    ]))
     app.cleanup_ctx.append(admin_account)
     internal = internal_app(registry.service_token, internal_routes)
     internal[ACCOUNTS] = accounts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from shop.db import Database, Migration, utc_now
 from shop.errors import Conflict
@@ -128,6 +129,15 @@ class UserStore:
             return bool(changed)
 
         return await self.db.write(unit)
+
+    async def prune_expired_resets(self, before: str, limit: int) -> int:
+        """Retention: reset tokens past their expiry can reset nothing any more."""
+        cutoff = datetime.fromisoformat(before).timestamp()
+        return await self.db.execute(
+            "DELETE FROM password_resets WHERE token_hash IN"
+            " (SELECT token_hash FROM password_resets WHERE expires_at < ? LIMIT ?)",
+            (cutoff, limit),
+        )
 
     async def revocations_since(self, seq: int, limit: int = 1000) -> list[Revocation]:
         """Voided tokens recorded after `seq`, oldest first."""
