@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 from pathlib import Path
@@ -12,15 +13,20 @@ from pathlib import Path
 from aiohttp import web
 
 from shop.config import ShopConfig
+from shop.datalock import serving_context
 from shop.gateway.access import add_response_headers
-from shop.gateway.cors import enable_cors
+from shop.gateway.cors import enable_cors, enable_cors_off_route
 from shop.gateway.middleware import gateway_middleware
 from shop.gateway.proxy import Forwarder
+from shop.gateway.paths import route_original_paths
+from shop.gateway.revocation import TokenRevocations, follow as follow_revocations
 from shop.metrics import Metrics
-from shop.ops import METRICS, READINESS_CHECKS, REGISTRY, routes as ops_routes
+from shop.ops import METRICS, READINESS_CHECKS, READINESS_DETAILS, REGISTRY, routes as ops_routes
 from shop.openapi.routes import setup_docs
 from shop.registry import Registry
 from shop.secrets import persistent_secret
+from shop.status import install as install_status
+from shop.stuck import report_stuck_orders
 from shop.services import ServiceApps
 from shop.services.auth import app as auth_app
 from shop.services.auth.client import AUTH
@@ -52,15 +58,19 @@ def _without_bus(factory: Callable[[ShopConfig, Registry], ServiceApps]) -> Serv
     return lambda cfg, registry, bus: factory(cfg, registry)
 
 
-# Creation order matters: a service's start-up may call one created before it (auth creates
-# the admin's customer profile).
-LOCAL_FACTORIES: dict[str, ServiceFactory] = {
-    "customers": _without_bus(customers_app.create_app),
-    "products": _without_bus(products_app.create_app),
-    "auth": _without_bus(auth_app.create_app),
-    "orders": orders_app.create_app,
-    "dispatcher": dispatcher_app.create_app,
-}
+def local_factories(revocations: TokenRevocations) -> dict[str, ServiceFactory]:
+    """Creation order matters: a service's start-up may call one created before it (auth
+    creates the admin's customer profile). Auth voids tokens in `revocations`, which the
+    gateway of the same process consults (shop/gateway/revocation.py)."""
+    return {
+        "customers": _without_bus(customers_app.create_app),
+        "products": _without_bus(products_app.create_app),
+        "auth": lambda cfg, registry, bus: auth_app.create_app(cfg, registry, revocations),
+        "orders": orders_app.create_app,
+        "dispatcher": dispatcher_app.create_app,
+    }
+
+
 REMOTE_KEYS: dict[str, ServiceKey[Any]] = {
     "auth": AUTH,
     "customers": CUSTOMERS,
@@ -100,19 +110,29 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     cfg = resolve_secrets(cfg)
     registry = Registry(cfg.internal.service_token, cfg.gateway.upstream_timeout_seconds)
     metrics = Metrics()
+    revocations = TokenRevocations()
+    factories = local_factories(revocations)
 
-    app = web.Application(middlewares=[gateway_middleware(cfg, metrics)], client_max_size=cfg.gateway.max_body_bytes)
+    app = web.Application(
+        middlewares=[gateway_middleware(cfg, metrics, revocations)], client_max_size=cfg.gateway.max_body_bytes
+    )
+    app.cleanup_ctx.append(serving_context(cfg.data.dir))  # first: no database opens during a restore
     app[CONFIG] = cfg
     app[REGISTRY] = registry
     app[METRICS] = metrics
     app[READINESS_CHECKS] = {}
+    app[READINESS_DETAILS] = {}
     app.on_response_prepare.append(add_response_headers)
+    route_original_paths(app)  # before enable_cors: /api/token answers cross-origin too
     bus = create_bus(cfg.bus)
     app[BUS] = bus
     app.add_routes(ops_routes)
-    app.add_routes(bus_routes)
+    if "dispatcher" not in layout.forwarded():  # else its process's dead letters: forwarded below
+        app.add_routes(bus_routes)
+    install_status(app, cfg)  # GET /api/status: the operator's view
     setup_docs(app)  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
+    enable_cors_off_route(app, cfg.gateway.cors_origins)
     if layout.gateway:  # the public front; a services process serves only APIs
         app.router.add_static("/static", Path(__file__).parent / "web" / "static")
         add_storefront(app)  # GET /: the storefront page; its assets are under /static
@@ -120,12 +140,16 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     for name, url in layout.remote.items():
         registry.register_remote(REMOTE_KEYS[name], url)
     app.cleanup_ctx.append(_registry_context(registry))
+    if "auth" in layout.remote:  # tokens voided there (a reset, a deleted account) are refused here too
+        app.cleanup_ctx.append(follow_revocations(revocations, lambda seq: registry.get(AUTH).revocations_since(seq)))
 
-    for name in LOCAL_FACTORIES:
+    for name in factories:
         if name in layout.local:
-            mount(app, LOCAL_FACTORIES[name](cfg, registry, bus))
+            mount(app, factories[name](cfg, registry, bus))
     if BUS_USERS & layout.local:
         _run_bus(app, bus)
+    if "orders" in layout.local or "orders" in layout.remote:
+        report_stuck_orders(app, registry, metrics, cfg.dispatcher.stuck_after_seconds)
     _forward_remote_services(app, cfg, registry, layout)
     return app
 
@@ -141,6 +165,24 @@ def _forward_remote_services(app: web.Application, cfg: ShopConfig, registry: Re
     app.on_shutdown.append(forwarder.end_streams)
     for name in names:
         app.add_subapp(f"/api/{name}", forwarder.service_app(name, PUBLIC_ROUTES[name], cfg.gateway.cors_origins))
+    if "dispatcher" in names:
+        # The dispatcher's consumer parks events in its own database: /api/bus/parked is
+        # answered by the process that runs it.
+        app.add_routes(_forwarding(forwarder, "dispatcher", bus_routes))
+
+
+def _forwarding(forwarder: Forwarder, service: str, routes: web.RouteTableDef) -> list[web.RouteDef]:
+    def forward_to_service(handler: Any) -> Callable[[web.Request], Any]:
+        async def forward(request: web.Request) -> web.StreamResponse:
+            return await forwarder.forward(request, service)
+
+        return functools.update_wrapper(forward, handler)  # keeps the OpenAPI description
+
+    return [
+        web.RouteDef(route.method, route.path, forward_to_service(route.handler), route.kwargs)
+        for route in routes
+        if isinstance(route, web.RouteDef)
+    ]
 
 
 def _run_bus(app: web.Application, bus: Bus) -> None:

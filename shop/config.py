@@ -56,6 +56,8 @@ class AuthConfig(Section):
     jwt_secret: SecretSetting = ""
     issuer: str = "shop"
     token_ttl_seconds: int = Field(3600, ge=60, le=30 * 24 * 3600)
+    # How long a password reset token (sent by auth.password_reset_requested) can be used.
+    reset_token_ttl_seconds: int = Field(1800, ge=60, le=7 * 24 * 3600)
     admin_email: Email = "admin@shop.local"
     # Empty: generated once and kept in the data directory. Never echoed in errors.
     admin_password: str = Field("", repr=False)
@@ -139,6 +141,40 @@ class DispatcherConfig(Section):
     max_attempts: int = Field(5, ge=1)
     retry_base_seconds: float = Field(0.5, ge=0)
     request_timeout_seconds: float = Field(5.0, gt=0)
+    # An order still Created after this long is reported (metric, /ready, timeline, admin page).
+    stuck_after_seconds: float = Field(300.0, gt=0)
+
+
+DAY = 24 * 3600
+
+
+class RetentionConfig(Section):
+    """How long finished bookkeeping is kept before the background pruner deletes it."""
+
+    # A retried POST /api/orders with the same Idempotency-Key returns the same order for at
+    # least this long; clients are promised 24 hours, so less is refused.
+    idempotency_keys_seconds: int = Field(DAY, ge=DAY)
+    # A redelivered event is recognised (and ignored) for this long: keep it at least as long
+    # as the bus can redeliver (Kafka's retention, 7 days by default).
+    handled_events_seconds: int = Field(7 * DAY, ge=3600)
+    # Outbox rows once the bus acknowledged them (kept a while to look into what was sent).
+    published_outbox_seconds: int = Field(DAY, ge=60)
+    # Delivered webhooks and dispatched orders' bookkeeping; failed deliveries are kept.
+    finished_deliveries_seconds: int = Field(7 * DAY, ge=60)
+    # Released stock reservations, kept so a late retry of the same reservation reserves
+    # nothing again (retries come within seconds).
+    released_reservations_seconds: int = Field(DAY, ge=3600)
+    # How often the pruner looks, and how many rows one write deletes (one short transaction
+    # each, so a request waits at most one batch).
+    interval_seconds: float = Field(60.0, gt=0)
+    batch_size: int = Field(500, ge=1, le=10_000)
+
+
+class NotificationsConfig(Section):
+    # Receivers of notifications that are not about an order (auth.password_reset_requested:
+    # an e-mail sender, usually), delivered like the dispatcher's order webhooks: signed with
+    # [dispatcher] webhook_secret, logged, retried, retried again by an admin.
+    webhooks: list[str] = []
 
 
 class InternalConfig(Section):
@@ -167,6 +203,8 @@ class ShopConfig(BaseModel):
     gateway: GatewayConfig = GatewayConfig()
     bus: BusConfig = BusConfig()
     dispatcher: DispatcherConfig = DispatcherConfig()
+    notifications: NotificationsConfig = NotificationsConfig()
+    retention: RetentionConfig = RetentionConfig()
     internal: InternalConfig = InternalConfig()
     services: dict[str, RemoteService] = {}
 

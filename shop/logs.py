@@ -75,9 +75,17 @@ class _Sink(NamedTuple):
         buffer = getattr(stream, "buffer", None)
         terminator = handler.terminator
         if buffer is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8":
+            # A buffered writer takes a whole line at once under a lock of its own.
             end = terminator.encode()
             return cls(handler, lambda line: buffer.write(line + end))
-        return cls(handler, lambda line: stream.write(line.decode() + terminator))
+        lock = handler.lock
+        assert lock is not None  # set by Handler.__init__
+
+        def write_text(line: bytes) -> None:
+            with lock:
+                stream.write(line.decode() + terminator)
+
+        return cls(handler, write_text)
 
 
 def timestamp(created: float) -> str:
@@ -110,8 +118,7 @@ class JsonLines:
     def __init__(self, logger: logging.Logger, msg: str) -> None:
         self._logger = logger
         self._msg = msg
-        self._unflushed: set[logging.StreamHandler[Any]] = set()  # written to, flush pending
-        self._turn_sinks: list[_Sink] = []  # found for the lines until the next flush
+        self._pending: list[_Sink] | None = None  # written to since the last flush
         # What follows the time in every line, as JsonFormatter orders it: level, logger, msg.
         constant = orjson.dumps({"level": "info", "logger": logger.name, "msg": msg})
         self._after_time = b'",' + constant[1:-1] + b","
@@ -131,40 +138,37 @@ class JsonLines:
 
     def info(self, fields: dict[str, object]) -> None:
         """Log one line (the caller checked `enabled()`, so as not to gather the fields)."""
-        # While a flush is pending, the handlers found for the first line still serve.
-        sinks = self._turn_sinks if self._unflushed else self._plain_sinks()
+        # While a flush is pending, the handlers found for the first line since still serve.
+        sinks = self._pending or self._plain_sinks()
         if sinks is None:
             self._logger.info(self._msg, extra=fields)
             return
-        self._turn_sinks = sinks
         rest = json_bytes(fields)[1:]  # the fields' members and the closing brace
         after_time = self._after_time if rest != b"}" else self._after_time[:-1]
         line = b'{"ts":"' + self._now() + after_time + rest
         for handler, write in sinks:
             try:
-                with handler.lock:  # type: ignore[union-attr]  # always set by Handler.__init__
-                    write(line)
+                write(line)
             except Exception:
                 self._failed(handler)
-            else:
-                self._flush_soon(handler)
+        if not self._pending:
+            self._flush_later(sinks)
 
-    def _flush_soon(self, handler: logging.StreamHandler[Any]) -> None:
+    def _flush_later(self, sinks: list[_Sink]) -> None:
         """Lines go out in one write per FLUSH_SECONDS, not a write (a system call) each,
         which cost as much as the rest of the line. A kill -9 loses at most that long's
         lines; a clean stop flushes them (logging.shutdown at exit)."""
-        if handler in self._unflushed:
-            return
         try:
             asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush)
         except RuntimeError:  # no loop here (a thread, a script): flush now
-            self._flush_handler(handler)
+            for handler, _ in sinks:
+                self._flush_handler(handler)
             return
-        self._unflushed.add(handler)
+        self._pending = sinks
 
     def _flush(self) -> None:
-        handlers, self._unflushed = self._unflushed, set()
-        for handler in handlers:
+        sinks, self._pending = self._pending, None
+        for handler, _ in sinks or ():
             self._flush_handler(handler)
 
     def _flush_handler(self, handler: logging.StreamHandler[Any]) -> None:

@@ -11,12 +11,12 @@ from __future__ import annotations
 import bisect
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.samples import Sample
 from prometheus_client.utils import floatToGoString
 
@@ -51,7 +51,21 @@ class Metrics:
         self.registry = CollectorRegistry()
         self._requests: dict[tuple[str, str, int], _Requests] = {}
         self._latency: dict[tuple[str, str], _Latency] = {}
+        # Gauges read when /metrics is: name -> (help, probe, last value read).
+        self._gauges: dict[str, tuple[str, Callable[[], Awaitable[float]]]] = {}
+        self._gauge_values: dict[str, float] = {}
         self.registry.register(self)
+
+    def gauge(self, name: str, help_text: str, probe: Callable[[], Awaitable[float]]) -> None:
+        self._gauges[name] = (help_text, probe)
+
+    async def refresh(self) -> None:
+        """Read every gauge's probe (before render). A probe that fails keeps its last value."""
+        for name, (_, probe) in self._gauges.items():
+            try:
+                self._gauge_values[name] = await probe()
+            except Exception:  # a remote service down: the metric shows what was last known
+                continue
 
     def observe(self, request: web.Request, status: int, seconds: float) -> None:
         route = _route_template(request)
@@ -79,6 +93,9 @@ class Metrics:
                 Sample(f"{DURATION}_created", {"method": method, "route": route}, latency.created)
             )
         yield duration
+        for name, (help_text, _) in self._gauges.items():
+            if name in self._gauge_values:
+                yield GaugeMetricFamily(name, help_text, value=self._gauge_values[name])
 
     def render(self) -> web.Response:
         response = web.Response(body=generate_latest(self.registry))

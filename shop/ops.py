@@ -20,6 +20,9 @@ REGISTRY = web.AppKey("registry", Registry)
 METRICS = web.AppKey("metrics", Metrics)
 # Extra readiness checks beyond the registry's services (the bus, for one): name -> probe.
 READINESS_CHECKS = web.AppKey("readiness_checks", dict[str, Callable[[], Awaitable[bool]]])
+# Things an operator should know that do not make the shop unready (stuck orders): name ->
+# a probe answering a line, or None when there is nothing to say.
+READINESS_DETAILS = web.AppKey("readiness_details", dict[str, Callable[[], Awaitable[str | None]]])
 
 routes = web.RouteTableDef()
 
@@ -32,6 +35,7 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready"]
     checks: dict[str, bool]
+    details: dict[str, str] = {}  # worth an operator's look, but no reason to be unready
 
 
 class RegistryEntry(BaseModel):
@@ -60,15 +64,20 @@ async def ready(request: web.Request) -> web.Response:
     checks = {entry.name: entry.healthy for entry in registry.entries()}
     for name, probe in request.app[READINESS_CHECKS].items():
         checks[name] = await probe()
+    details = {}
+    for name, describe in request.app.get(READINESS_DETAILS, {}).items():
+        line = await describe()
+        if line:
+            details[name] = line
     failing = sorted(name for name, ok in checks.items() if not ok)
     if failing:
         return problem_response(
             503,
             f"Not ready: {', '.join(failing)}.",
             request_id=request_id(request),
-            extensions={"checks": checks},  # RFC 9457 extension member: which check failed
+            extensions={"checks": checks, "details": details},  # RFC 9457 extension members
         )
-    return json_response({"status": "ready", "checks": checks})
+    return json_response({"status": "ready", "checks": checks, "details": details})
 
 
 @routes.get("/api/registry")
@@ -101,6 +110,7 @@ async def metrics(request: web.Request) -> web.Response:
     caller = optional_caller(request)
     if not _is_loopback(request.remote) and not (caller and caller.is_admin):
         require_admin(request)
+    await request.app[METRICS].refresh()
     return request.app[METRICS].render()
 
 

@@ -2,18 +2,22 @@
 kafka.py for the real thing), chosen by `[bus] kind`.
 
 Delivery is at least once. A handler that raises gets the event again after a short
-backoff, up to `[bus] max_deliveries` times; then the event is parked (see `parked()`) and
-consumption moves on. Every consumer group gets every event of a topic.
+backoff, up to `[bus] max_deliveries` times; then the event is parked in the subscription's
+dead-letter store (shop/bus/parking.py) and consumption moves on. An admin lists parked
+events, replays or discards them. Every consumer group gets every event of a topic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from shop.bus.envelope import Envelope
 from shop.config import BusConfig
+
+if TYPE_CHECKING:
+    from shop.bus.parking import DeadLetters
 
 __all__ = ["Bus", "BusUnavailable", "Envelope", "Handler", "ParkedEvent", "create_bus"]
 
@@ -34,6 +38,7 @@ class ParkedEvent:
     attempts: int
     parked_at: str  # RFC 3339 UTC
     topic: str = ""
+    id: str = ""  # "<store>.<number>", once stored (shop/bus/parking.py)
 
 
 class Bus(Protocol):
@@ -47,8 +52,9 @@ class Bus(Protocol):
         """Return once the broker acknowledged the event; raise BusUnavailable otherwise.
         Events with the same key are delivered in the order they were published."""
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
-        """Before start(): `handler` gets every event of `topic` once for `group`."""
+    def subscribe(self, topic: str, group: str, handler: Handler, dead_letters: DeadLetters | None = None) -> None:
+        """Before start(): `handler` gets every event of `topic` once for `group`. Events it
+        gives up on go to `dead_letters` (the consumer's database), else to memory."""
 
     async def flush(self) -> None:
         """Return once every event published so far is as safe as the bus can make it:
@@ -59,8 +65,15 @@ class Bus(Protocol):
     async def ping(self) -> bool:
         """Whether the broker is reachable now (for /ready)."""
 
-    def parked(self) -> list[ParkedEvent]:
+    async def parked(self) -> list[ParkedEvent]:
         """Events handlers gave up on, oldest first."""
+
+    async def replay(self, parked_id: str) -> ParkedEvent:
+        """Hand a parked event to its handler again: removed once it succeeds; Conflict
+        (with the new error) if it fails. NotFound for an unknown id."""
+
+    async def discard(self, parked_id: str) -> None:
+        """Forget a parked event. NotFound for an unknown id."""
 
 
 def create_bus(cfg: BusConfig) -> Bus:

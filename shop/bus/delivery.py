@@ -5,20 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from shop.bus import Handler, ParkedEvent
 from shop.bus.envelope import Envelope
 from shop.config import BusConfig
+from shop.db import utc_now
+
+if TYPE_CHECKING:
+    from shop.bus.parking import DeadLetters
 
 log = logging.getLogger("shop.bus")
 
 MAX_BACKOFF_SECONDS = 5.0
-# Parked events are kept in memory for an operator; beyond this the oldest are forgotten
-# (they are in the error log) rather than growing without bound.
-MAX_PARKED = 10_000
 MAX_ERROR_CHARS = 300
 
 
@@ -27,6 +27,7 @@ class Subscription:
     topic: str
     group: str
     handler: Handler
+    dead_letters: DeadLetters
 
 
 def describe(exc: BaseException) -> str:
@@ -36,15 +37,11 @@ def describe(exc: BaseException) -> str:
 
 class Deliverer:
     """Runs a subscription's handler on an event until it succeeds or has failed
-    `max_deliveries` times; remembers what it parked."""
+    `max_deliveries` times, then parks it in the subscription's dead-letter store."""
 
     def __init__(self, cfg: BusConfig) -> None:
         self._max_deliveries = cfg.max_deliveries
         self._backoff = cfg.retry_backoff_ms / 1000
-        self._parked: deque[ParkedEvent] = deque(maxlen=MAX_PARKED)
-
-    def parked(self) -> list[ParkedEvent]:
-        return list(self._parked)
 
     async def deliver(self, subscription: Subscription, envelope: Envelope) -> bool:
         """True once the handler succeeded; False when the event was parked."""
@@ -73,20 +70,32 @@ class Deliverer:
                 "error": describe(failure),
             }
             if attempt >= self._max_deliveries:
-                self._park(subscription, envelope, failure, attempt)
+                await self._park(subscription, envelope, failure, attempt)
                 log.error("event parked: the handler failed on every delivery", extra=fields)
                 return False
             log.warning("handler failed; the event will be delivered again", extra=fields)
             await asyncio.sleep(min(self._backoff * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
 
-    def _park(self, subscription: Subscription, envelope: Envelope, exc: Exception, attempts: int) -> None:
-        self._parked.append(
-            ParkedEvent(
-                envelope=envelope,
-                group=subscription.group,
-                error=describe(exc),
-                attempts=attempts,
-                parked_at=datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                topic=subscription.topic,
-            )
+    async def _park(self, subscription: Subscription, envelope: Envelope, exc: Exception, attempts: int) -> None:
+        """Returns once the dead-letter store has the event: until then the bus does not
+        move on (on Kafka, nothing is committed), so a parked event is never lost."""
+        event = ParkedEvent(
+            envelope=envelope,
+            group=subscription.group,
+            error=describe(exc),
+            attempts=attempts,
+            parked_at=utc_now(),
+            topic=subscription.topic,
         )
+        wait = max(self._backoff, 0.1)
+        while True:
+            try:
+                await subscription.dead_letters.park(event)
+                return
+            except Exception as failure:  # the consumer's database is closed or failing
+                log.warning(
+                    "parked event not stored yet; trying again",
+                    extra={"event_id": envelope.event_id, "group": subscription.group, "error": describe(failure)},
+                )
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, MAX_BACKOFF_SECONDS)

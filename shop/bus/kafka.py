@@ -25,6 +25,7 @@ from aiokafka.protocol.group import LeaveGroupRequest
 from shop.bus import BusUnavailable, Handler, ParkedEvent
 from shop.bus.delivery import Deliverer, Subscription, describe
 from shop.bus.envelope import Envelope
+from shop.bus.parking import DeadLetters, Parking
 from shop.config import BusConfig
 
 log = logging.getLogger("shop.bus")
@@ -51,6 +52,7 @@ class KafkaBus:
         self._cfg = cfg
         self._timeout = cfg.request_timeout_ms / 1000
         self._deliverer = Deliverer(cfg)
+        self._parking = Parking()
         self._subscriptions: list[Subscription] = []
         self._tasks: dict[Subscription, asyncio.Task[None]] = {}
         # Subscriptions whose consumer is inside a handler or its commit right now.
@@ -62,12 +64,14 @@ class KafkaBus:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
+    def subscribe(self, topic: str, group: str, handler: Handler, dead_letters: DeadLetters | None = None) -> None:
         if self._state != "new":
             raise RuntimeError("subscribe() must come before start()")
         if any(s.topic == topic and s.group == group for s in self._subscriptions):
             raise ValueError(f"group {group!r} already subscribes to {topic!r}")
-        self._subscriptions.append(Subscription(topic, group, handler))
+        store = dead_letters or self._parking.in_memory
+        self._parking.add(store)
+        self._subscriptions.append(Subscription(topic, group, handler, store))
 
     async def start(self) -> None:
         if self._state != "new":
@@ -139,8 +143,17 @@ class KafkaBus:
             return False
         return True
 
-    def parked(self) -> list[ParkedEvent]:
-        return self._deliverer.parked()
+    async def parked(self) -> list[ParkedEvent]:
+        return await self._parking.parked()
+
+    async def replay(self, parked_id: str) -> ParkedEvent:
+        return await self._parking.replay(parked_id, self._handler_of, describe)
+
+    async def discard(self, parked_id: str) -> None:
+        await self._parking.discard(parked_id)
+
+    def _handler_of(self, topic: str, group: str) -> Handler | None:
+        return next((s.handler for s in self._subscriptions if (s.topic, s.group) == (topic, group)), None)
 
     async def _connected_producer(self) -> AIOKafkaProducer:
         """The producer, connecting it first if needed (the broker may have been down)."""

@@ -13,7 +13,8 @@ import logging
 from typing import Literal
 
 from shop.bus import BusUnavailable, Handler, ParkedEvent
-from shop.bus.delivery import Deliverer, Subscription
+from shop.bus.delivery import Deliverer, Subscription, describe
+from shop.bus.parking import DeadLetters, Parking
 from shop.bus.envelope import Envelope
 from shop.config import BusConfig
 
@@ -26,6 +27,7 @@ STOP_GRACE_SECONDS = 5.0
 class MemoryBus:
     def __init__(self, cfg: BusConfig) -> None:
         self._deliverer = Deliverer(cfg)
+        self._parking = Parking()
         self._queues: dict[Subscription, asyncio.Queue[bytes]] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._state: Literal["new", "running", "stopping", "stopped"] = "new"
@@ -34,12 +36,14 @@ class MemoryBus:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def subscribe(self, topic: str, group: str, handler: Handler) -> None:
+    def subscribe(self, topic: str, group: str, handler: Handler, dead_letters: DeadLetters | None = None) -> None:
         if self._state != "new":
             raise RuntimeError("subscribe() must come before start()")
         if any(s.topic == topic and s.group == group for s in self._queues):
             raise ValueError(f"group {group!r} already subscribes to {topic!r}")
-        self._queues[Subscription(topic, group, handler)] = asyncio.Queue()
+        store = dead_letters or self._parking.in_memory
+        self._parking.add(store)
+        self._queues[Subscription(topic, group, handler, store)] = asyncio.Queue()
 
     async def start(self) -> None:
         if self._state != "new":
@@ -101,8 +105,17 @@ class MemoryBus:
     async def ping(self) -> bool:
         return self._state == "running"
 
-    def parked(self) -> list[ParkedEvent]:
-        return self._deliverer.parked()
+    async def parked(self) -> list[ParkedEvent]:
+        return await self._parking.parked()
+
+    async def replay(self, parked_id: str) -> ParkedEvent:
+        return await self._parking.replay(parked_id, self._handler_of, describe)
+
+    async def discard(self, parked_id: str) -> None:
+        await self._parking.discard(parked_id)
+
+    def _handler_of(self, topic: str, group: str) -> Handler | None:
+        return next((s.handler for s in self._queues if (s.topic, s.group) == (topic, group)), None)
 
     async def _consume(self, subscription: Subscription, queue: asyncio.Queue[bytes]) -> None:
         while True:

@@ -6,14 +6,17 @@ from aiohttp import web
 
 from shop.bus import Bus
 from shop.bus.envelope import Envelope
+from shop.bus.parking import StoredDeadLetters
 from shop.config import ShopConfig
 from shop.db import Database, Slot
-from shop.dispatcher.client import DISPATCHER as DISPATCHER_SERVICE
-from shop.dispatcher.routes import DISPATCHER, routes
+from shop.dispatcher.client import DISPATCHER as DISPATCHER_SERVICE, LocalDispatcherClient
+from shop.dispatcher.routes import DISPATCHER, internal_routes, routes
 from shop.dispatcher.store import MIGRATIONS, DispatchStore
 from shop.dispatcher.worker import Dispatcher
 from shop.gateway.cors import enable_cors
+from shop.internal import internal_app
 from shop.registry import Registry
+from shop.retention import PruneStep, pruning_context
 from shop.services import ServiceApps
 
 CONSUMER_GROUP = "order-dispatcher-group"
@@ -24,7 +27,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         db = await Database.open(cfg.data.dir / "dispatcher.db", MIGRATIONS, cfg.data.synchronous)
-        dispatcher = Dispatcher(DispatchStore(db), registry, cfg.dispatcher)
+        dispatcher = Dispatcher(DispatchStore(db), registry, cfg.dispatcher, cfg.notifications.webhooks)
         dispatchers.set(dispatcher)
         dispatcher.start()  # resumes deliveries a previous run left pending
         try:
@@ -39,12 +42,20 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         # finished; raising then makes the bus deliver the event again.
         await dispatchers.get().handle(envelope)
 
-    bus.subscribe(cfg.bus.topic, CONSUMER_GROUP, handle)
+    dead_letters = StoredDeadLetters("dispatcher", lambda: dispatchers.get().db)
+    bus.subscribe(cfg.bus.topic, CONSUMER_GROUP, handle, dead_letters)
 
     app = web.Application()
     app[DISPATCHER] = dispatchers
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(lifecycle)
-    registry.register_local(DISPATCHER_SERVICE, None, dispatchers.ping)
-    return ServiceApps("dispatcher", app)
+    keep = cfg.retention
+    app.cleanup_ctx.append(pruning_context(keep, lambda: [
+        PruneStep("handled_events", keep.handled_events_seconds, dispatchers.get().store.prune_handled_events),
+        PruneStep("finished_deliveries", keep.finished_deliveries_seconds, dispatchers.get().store.prune_finished),
+    ]))
+    internal = internal_app(registry.service_token, internal_routes)
+    internal[DISPATCHER] = dispatchers
+    registry.register_local(DISPATCHER_SERVICE, LocalDispatcherClient(dispatchers), dispatchers.ping)
+    return ServiceApps("dispatcher", app, internal)

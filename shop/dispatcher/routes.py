@@ -4,6 +4,7 @@ from typing import Literal, get_args
 
 from aiohttp import web
 
+from shop.bus.envelope import Envelope
 from shop.db import Slot
 from shop.dispatcher.store import Delivery
 from shop.dispatcher.worker import Dispatcher
@@ -19,6 +20,7 @@ DeliveryStatus = Literal["pending", "delivered", "failed"]
 STATUSES: tuple[str, ...] = get_args(DeliveryStatus)
 
 routes = web.RouteTableDef()
+internal_routes = web.RouteTableDef()
 
 
 @routes.get("/deliveries")
@@ -57,3 +59,22 @@ async def retry_delivery(request: web.Request) -> web.Response:
     delivery = await dispatcher.store.retry(delivery_id, dispatcher.cfg.max_attempts)
     dispatcher.wake()
     return json_response(delivery, status=202)
+
+
+@internal_routes.post("/notifications")
+async def internal_notify(request: web.Request) -> web.Response:
+    """A service's notification about no order (shop/dispatcher/client.py)."""
+    try:
+        envelope = Envelope.from_json(await request.read())
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), [FieldError(("body",), str(exc))]) from None
+    await request.config_dict[DISPATCHER].get().notify(envelope)
+    return web.Response(status=204)
+
+
+# -- service-to-service (orders' timeline and watchdog, through the registry) -----------------
+
+
+@internal_routes.get("/orders/{order_id}")
+async def internal_report(request: web.Request) -> web.Response:
+    return json_response(await request.config_dict[DISPATCHER].get().store.report(path_id(request, "order_id")))

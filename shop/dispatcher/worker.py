@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Sequence
 
 import aiohttp
 
@@ -39,8 +40,11 @@ def sign(body: bytes, secret: str) -> str:
 
 
 class Dispatcher:
-    def __init__(self, store: DispatchStore, registry: Registry, cfg: DispatcherConfig) -> None:
+    def __init__(
+        self, store: DispatchStore, registry: Registry, cfg: DispatcherConfig, notification_targets: Sequence[str] = ()
+    ) -> None:
         self.store = store
+        self.notification_targets = list(notification_targets)
         self.db = store.db
         self.registry = registry
         self.cfg = cfg
@@ -64,6 +68,14 @@ class Dispatcher:
             self.wake()
         else:
             log.info("redelivered event ignored", extra={"order_id": order_id, "event_id": envelope.event_id})
+
+    async def notify(self, envelope: Envelope) -> None:
+        """Deliver a notification about no order (auth.password_reset_requested) to
+        [notifications] webhooks: stored first, then sent, retried and logged like any
+        delivery. Returns once it is stored."""
+        await self.store.accept_notification(envelope, self.notification_targets, self.cfg.max_attempts)
+        log.info("notification accepted", extra={"event_id": envelope.event_id, "event_type": envelope.type})
+        self.wake()
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -133,18 +145,22 @@ class Dispatcher:
             "X-Shop-Event": delivery.event_type,
             "X-Shop-Delivery": delivery.delivery_key,
         }
+        started = time.perf_counter()
+        status_code: int | None = None
         try:
             async with self._session.post(delivery.target, data=delivery.body, headers=headers) as response:
+                status_code = response.status
                 ok, error = 200 <= response.status < 300, f"HTTP {response.status}"
         except asyncio.TimeoutError:
             ok, error = False, "timed out"
         except aiohttp.ClientError as exc:
             ok, error = False, f"{type(exc).__name__}: {exc}"
+        duration_ms = (time.perf_counter() - started) * 1000
         if ok:
-            await self.store.delivered(delivery.id)
+            await self.store.delivered(delivery.id, status_code or 200, duration_ms)
             return
         retry_in = min(self.cfg.retry_base_seconds * 2**delivery.attempts, MAX_BACKOFF_SECONDS)
-        await self.store.attempt_failed(delivery.id, error, retry_in)
+        await self.store.attempt_failed(delivery.id, error, retry_in, status_code, duration_ms)
         log.warning(
             "webhook delivery failed",
             extra={"delivery_id": delivery.id, "target": delivery.target, "attempt": delivery.attempts + 1, "error": error},

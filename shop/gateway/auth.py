@@ -18,6 +18,9 @@ from aiohttp_jwt import JWTMiddleware
 
 from shop.errors import Unauthorized
 from shop.gateway.context import CALLER, TOKEN_SENT, Caller
+from shop.gateway.paths import routed_path
+from shop.gateway.revocation import TokenRevocations
+from shop.openapi.describe import described
 
 ALGORITHM = "HS256"
 _PAYLOAD_KEY = "jwt_payload"  # aiohttp-jwt only supports a string key here
@@ -25,7 +28,16 @@ _ROLES = {"customer", "admin"}
 REQUIRED_CLAIMS = ("sub", "email", "role", "iat", "exp", "iss", "jti")
 
 # Public routes where a stale token must not get in the way (logging in again, probes).
-PUBLIC_PATHS = frozenset({"/api/auth/login", "/api/auth/register", "/health", "/ready"})
+PUBLIC_PATHS = frozenset(
+    {
+        "/api/auth/login",
+        "/api/auth/register",
+        "/api/auth/forgot-password",
+        "/api/auth/reset-password",
+        "/health",
+        "/ready",
+    }
+)
 INTERNAL_PREFIX = "/internal/"  # service-to-service routes carry their own credential instead
 VERIFIED_TOKENS = 10_000  # tokens remembered as verified; well under 1 KB each
 
@@ -33,8 +45,18 @@ VERIFIED_TOKENS = 10_000  # tokens remembered as verified; well under 1 KB each
 def reads_token(request: web.Request) -> bool:
     """Whether the request's token, if it sent one, is to be verified."""
     return not (
-        request.method == "OPTIONS" or request.path in PUBLIC_PATHS or request.path.startswith(INTERNAL_PREFIX)
+        request.method == "OPTIONS"
+        or routed_path(request) in PUBLIC_PATHS
+        or request.path.startswith(INTERNAL_PREFIX)
     )
+
+
+def anyone_may_call(request: web.Request) -> bool:
+    """A route anyone may call (the catalogue): a token it cannot use is no reason to refuse
+    it. The original UI sends `Authorization:` with an empty value before login and its
+    expired token after a while; both are served as anonymous there."""
+    operation = described(request.match_info.handler)
+    return operation is not None and operation.auth == "public"
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -59,7 +81,9 @@ class TokenCheck:
     whose signature and claims need checking once; its expiry is checked on every request.
     Verifying costs ~50 µs (PyJWT checks base64url in Python), a look-up well under one."""
 
-    def __init__(self, secret: str, issuer: str, remember: int = VERIFIED_TOKENS) -> None:
+    def __init__(
+        self, secret: str, issuer: str, revocations: TokenRevocations, remember: int = VERIFIED_TOKENS
+    ) -> None:
         self._decode = JWTMiddleware(
             secret,
             request_property=_PAYLOAD_KEY,
@@ -68,18 +92,40 @@ class TokenCheck:
             algorithms=[ALGORITHM],
             issuer=issuer,
         )
-        self._verified: dict[str, tuple[Caller, float]] = {}  # header -> (caller, exp)
+        self._verified: dict[str, tuple[Caller, float, float]] = {}  # header -> (caller, exp, iat)
         self._remember = remember
+        self._revocations = revocations
 
-    async def around(self, request: web.Request, then: Handler) -> web.StreamResponse:
+    async def around(self, request: web.Request, then: Handler, anonymous_if_unusable: bool = False) -> web.StreamResponse:
         """Verify the token (aiohttp-jwt raises HTTPUnauthorized for a bad one), set the
-        caller from its claims, then `then`."""
+        caller from its claims, then `then`. With `anonymous_if_unusable`, a token refused
+        before `then` began is ignored and `then` runs without a caller."""
+        if not anonymous_if_unusable:
+            return await self._verified_then(request, then)
+        began = False
+
+        async def beginning(request: web.Request) -> web.StreamResponse:
+            nonlocal began
+            began = True
+            return await then(request)
+
+        try:
+            return await self._verified_then(request, beginning)
+        except (web.HTTPUnauthorized, web.HTTPForbidden, Unauthorized):
+            if began:  # the route itself refused: its answer stands
+                raise
+        request.pop(CALLER, None)  # type: ignore[arg-type]
+        request[TOKEN_SENT] = False
+        return await then(request)
+
+    async def _verified_then(self, request: web.Request, then: Handler) -> web.StreamResponse:
         header = request.headers["Authorization"]
         known = self._verified.get(header)
         if known is not None:
-            caller, expires_at = known
+            caller, expires_at, issued_at = known
             if time.time() < expires_at:
                 request[TOKEN_SENT] = True
+                self._refuse_if_revoked(caller, issued_at)
                 request[CALLER] = caller
                 return await then(request)
             del self._verified[header]  # expired: aiohttp-jwt says so, with its answer
@@ -87,16 +133,23 @@ class TokenCheck:
         async def with_caller(request: web.Request) -> web.StreamResponse:
             payload = request.get(_PAYLOAD_KEY)  # type: ignore[call-overload]
             if payload is not None:
-                caller = request[CALLER] = caller_from_claims(payload)
-                self._keep(header, caller, payload["exp"])
+                caller = caller_from_claims(payload)
+                issued_at = float(payload["iat"])
+                self._refuse_if_revoked(caller, issued_at)
+                request[CALLER] = caller
+                self._keep(header, caller, payload["exp"], issued_at)
             return await then(request)
 
         return await self._decode(request, with_caller)  # type: ignore[no-any-return]
 
-    def _keep(self, header: str, caller: Caller, expires_at: float) -> None:
+    def _refuse_if_revoked(self, caller: Caller, issued_at: float) -> None:
+        if not self._revocations.accepts(caller.user_id, issued_at):
+            raise Unauthorized("This token is no longer valid; log in again.", token_sent=True)
+
+    def _keep(self, header: str, caller: Caller, expires_at: float, issued_at: float) -> None:
         if len(self._verified) >= self._remember:
             self._verified.pop(next(iter(self._verified)))  # the oldest: dicts keep insertion order
-        self._verified[header] = (caller, float(expires_at))
+        self._verified[header] = (caller, float(expires_at), issued_at)
 
 
 def caller_from_claims(payload: dict[str, Any]) -> Caller:

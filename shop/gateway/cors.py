@@ -4,7 +4,7 @@ sub-app's route would get 405."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 
 import aiohttp_cors
 from aiohttp import hdrs, web
@@ -20,6 +20,9 @@ EXPOSE_HEADERS = (
     "RateLimit-Reset",
 )
 
+ALLOW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+MAX_AGE_SECONDS = 600
+
 _ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
 
 
@@ -28,8 +31,8 @@ def enable_cors(app: web.Application, origins: Sequence[str]) -> None:
         allow_credentials=True,
         allow_headers=ALLOW_HEADERS,
         expose_headers=EXPOSE_HEADERS,
-        allow_methods=("GET", "POST", "PUT", "PATCH", "DELETE"),
-        max_age=600,
+        allow_methods=ALLOW_METHODS,
+        max_age=MAX_AGE_SECONDS,
     )
     hooks_before = len(app.on_response_prepare)
     cors = aiohttp_cors.setup(app, defaults={origin: options for origin in origins})
@@ -43,6 +46,46 @@ def enable_cors(app: web.Application, origins: Sequence[str]) -> None:
     for route in list(app.router.routes()):
         if route.method != "OPTIONS":
             cors.add(route)
+
+
+def enable_cors_off_route(app: web.Application, origins: Sequence[str]) -> None:
+    """CORS headers for answers aiohttp-cors never sees: a path no route serves (404), a
+    method a route does not take (405), and a preflight to either. Without them a browser
+    reports a CORS failure instead of the real status. Only the root app: it alone answers
+    requests no route matched."""
+    allowed = frozenset(origins)
+
+    async def off_route_headers(request: web.Request, response: web.StreamResponse) -> None:
+        origin = request.headers.get(hdrs.ORIGIN)
+        if origin in allowed and request.match_info.http_exception is not None:
+            response.headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = origin
+            response.headers[hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS] = "true"
+            if not _is_preflight(request):
+                response.headers[hdrs.ACCESS_CONTROL_EXPOSE_HEADERS] = ",".join(EXPOSE_HEADERS)
+            response.headers.add(hdrs.VARY, "Origin")
+
+    app.on_response_prepare.append(off_route_headers)
+
+
+def off_route_preflight(request: web.Request, origins: Collection[str]) -> web.Response | None:
+    """The answer to a preflight for a path or method no route serves: allowed like any other,
+    so the request itself goes ahead and gets its real 404 or 405 (with CORS headers)."""
+    if not _is_preflight(request) or request.match_info.http_exception is None:
+        return None
+    if request.headers.get(hdrs.ORIGIN) not in origins:
+        return None
+    return web.Response(
+        status=204,
+        headers={
+            hdrs.ACCESS_CONTROL_ALLOW_METHODS: ",".join(ALLOW_METHODS),
+            hdrs.ACCESS_CONTROL_ALLOW_HEADERS: ",".join(ALLOW_HEADERS),
+            hdrs.ACCESS_CONTROL_MAX_AGE: str(MAX_AGE_SECONDS),
+        },
+    )
+
+
+def _is_preflight(request: web.Request) -> bool:
+    return request.method == "OPTIONS" and hdrs.ACCESS_CONTROL_REQUEST_METHOD in request.headers
 
 
 def _only_with_origin(hook: _ResponseHook) -> _ResponseHook:

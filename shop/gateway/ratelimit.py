@@ -20,6 +20,7 @@ from multidict import CIMultiDict
 from shop.config import GatewayConfig
 from shop.errors import TooManyRequests
 from shop.gateway.context import Caller
+from shop.gateway.paths import routed_path
 
 
 # A named tuple rather than a dataclass: one is made on every API request, and a tuple is
@@ -62,7 +63,15 @@ class Gcra:
         self._tat = {key: tat for key, tat in self._tat.items() if tat > now}
 
 
-AUTH_PATHS = frozenset({"/api/auth/login", "/api/auth/register"})
+AUTH_PATHS = frozenset(
+    {
+        "/api/auth/login",
+        "/api/auth/register",
+        "/api/auth/forgot-password",
+        "/api/auth/reset-password",
+        "/api/auth/change-password",
+    }
+)
 _DECISION = web.RequestKey("rate_limit_decision", Decision)
 
 
@@ -80,13 +89,18 @@ class RateLimiter:
         gateway that forwarded it counted it already."""
         if request.method == "OPTIONS" or not request.path.startswith("/api/"):
             return
-        if request.method == "POST" and request.path in AUTH_PATHS:
+        if request.method == "POST" and routed_path(request) in AUTH_PATHS:
             decision = self._strict.hit(f"ip:{address}")
         else:
             decision = self._general.hit(f"user:{caller.user_id}" if caller else f"ip:{address}")
         request[_DECISION] = decision
         if not decision.allowed:
             raise TooManyRequests(f"Too many requests; try again in {decision.retry_after} s.", decision.retry_after)
+
+
+    def counted(self, request: web.Request) -> bool:
+        """Whether `check` already counted this request."""
+        return _DECISION in request
 
 
 def set_rate_limit_headers(request: web.Request, headers: CIMultiDict[str]) -> None:

@@ -123,7 +123,7 @@ async def test_published_events_arrive_intact_and_in_order(kafka_bootstrap: str,
         await handler.wait_for(lambda: len(handler.got) >= 5, "five events")
         await wait_for_commit(kafka_bootstrap, group, cfg.topic, 5)
     assert handler.got == events
-    assert bus.parked() == []
+    assert await bus.parked() == []
 
 
 async def test_two_groups_each_get_every_event(kafka_bootstrap: str, group: str) -> None:
@@ -194,7 +194,7 @@ async def test_an_event_is_committed_only_after_its_handler_succeeded(kafka_boot
         await wait_for_commit(kafka_bootstrap, group, cfg.topic, 3)
     assert handler.attempts[events[1].event_id] == 2  # failed once, delivered again
     assert handler.got == events
-    assert bus.parked() == []
+    assert await bus.parked() == []
 
 
 async def test_a_new_consumer_resumes_from_the_committed_offset(
@@ -251,7 +251,7 @@ async def test_neither_a_poison_value_nor_a_failing_handler_stops_the_consumer(
             await bus.publish(cfg.topic, "2", fine)
             await handler.wait_for(lambda: handler.got == [fine], "the event after the bad ones")
             await wait_for_commit(kafka_bootstrap, group, cfg.topic, 4)
-            [parked] = bus.parked()
+            [parked] = await bus.parked()
 
     assert handler.attempts[doomed.event_id] == 2
     assert (parked.envelope, parked.group, parked.attempts, parked.topic) == (doomed, group, 2, cfg.topic)

@@ -106,7 +106,7 @@ async def test_order_per_key_is_kept_even_across_a_redelivery() -> None:
     await bus.drain()
     for order_id in (1, 2, 3):
         assert [e.data["seq"] for e in handler.got if e.data["id"] == order_id] == [0, 1, 2, 3]
-    assert bus.parked() == []
+    assert await bus.parked() == []
     await bus.stop()
 
 
@@ -120,7 +120,7 @@ async def test_a_failing_handler_gets_the_event_again_until_it_succeeds() -> Non
     await bus.drain()
     assert handler.attempts[event.event_id] == 3
     assert handler.got == [event]
-    assert bus.parked() == []
+    assert await bus.parked() == []
     await bus.stop()
 
 
@@ -139,7 +139,7 @@ async def test_an_event_that_keeps_failing_is_parked_and_consumption_moves_on(
 
     assert handler.attempts[poison.event_id] == 3
     assert handler.got == [fine]
-    [parked] = bus.parked()
+    [parked] = await bus.parked()
     assert parked.envelope == poison
     assert (parked.topic, parked.group, parked.attempts) == (TOPIC, "dispatcher", 3)
     assert parked.error.startswith("RuntimeError: refusing order.created")

@@ -77,5 +77,8 @@ async def test_a_credential_that_is_not_utf8_is_a_401_not_a_500(products: TestCl
     answer = await reader.read()
     writer.close()
     await writer.wait_closed()
+    if header == "Authorization":  # a token the catalogue cannot use: served as anonymous (issue 9)
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+        return
     assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
     assert b"application/problem+json" in answer

@@ -124,10 +124,13 @@ async def test_me_without_token_is_401(api: Api) -> None:
     await problem(await api.client.get("/api/customers/me"), 401)
 
 
-async def test_me_without_a_profile_is_404(api: Api, admin: User) -> None:
+async def test_a_deleted_customers_tokens_are_refused_everywhere(api: Api, admin: User) -> None:
     ann = await api.register()
     await api.client.delete(f"/api/customers/{ann.id}", headers=admin.headers)
-    await problem(await api.client.get("/api/customers/me", headers=ann.headers), 404)
+    for method, path in [("GET", "/api/customers/me"), ("GET", "/api/orders"), ("GET", "/api/auth/me")]:
+        await problem(await api.client.request(method, path, headers=ann.headers), 401)
+    response = await api.client.post("/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]}, headers=ann.headers)
+    await problem(response, 401)
 
 
 async def test_get_own_profile(api: Api) -> None:

@@ -38,7 +38,7 @@ ORIGINAL_PRICES = {
 }
 FIELDS = {
     "id", "name", "description", "price", "currency", "stock_quantity", "category", "brand", "sku",
-    "images", "ratings", "reviews", "additional_info", "specifications", "model", "created_at", "updated_at",
+    "images", "ratings", "rating", "reviews", "additional_info", "specifications", "model", "created_at", "updated_at",
 }
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -126,8 +126,9 @@ async def test_every_seeded_image_is_served_by_the_shop(api: Api) -> None:
     images = [image for product in products for image in product["images"]]
     assert len(images) == 20 and len(set(images)) == 20
     for image in images:
-        assert image.startswith("/static/products/") and image.endswith(".svg")
-        response = await api.client.get(image)
+        origin = str(api.client.make_url("")).rstrip("/")
+        assert image.startswith(f"{origin}/static/products/") and image.endswith(".svg")
+        response = await api.client.get(image.removeprefix(origin))
         assert response.status == 200, image
         assert response.content_type == "image/svg+xml"
         assert (await response.text()).lstrip().startswith("<svg")
@@ -308,6 +309,9 @@ async def test_admin_creates_a_product(api: Api) -> None:
     assert response.headers["Location"] == f"/api/products/{created['id']}"
     assert created["id"] == 21
     expected = {k: v for k, v in new_product().items()}
+    # The shop's own image paths are answered as absolute URLs, on the origin called.
+    origin = str(api.client.make_url("")).rstrip("/")
+    expected["images"] = [f"{origin}/static/products/lamp.svg", "https://cdn.example.com/lamp-2.png"]
     assert {k: created[k] for k in expected} == expected
     assert created["created_at"] == created["updated_at"]
     fetched = await (await api.client.get(response.headers["Location"])).json()

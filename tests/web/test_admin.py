@@ -3,7 +3,11 @@ customer cannot get to them."""
 
 from __future__ import annotations
 
-from tests.web.conftest import OpenPage, Page, Shop, expect, login, login_admin, screenshot
+import pytest
+
+from tests.test_bus_parked import WarehouseSaysNo
+from tests.waiting import eventually
+from tests.web.conftest import OpenPage, Page, Shop, StartShop, expect, login, login_admin, screenshot
 
 
 async def test_admin_changes_a_price_and_the_catalogue_shows_it(page: Page, shop: Shop, open_page: OpenPage) -> None:
@@ -103,7 +107,8 @@ async def test_a_customer_cannot_reach_the_admin_pages(page: Page, shop: Shop) -
     customer = await shop.register("Carl Customer")
     await login(page, customer.email, customer.password)
     await expect(page.get_by_role("link", name="Admin", exact=True)).to_have_count(0)  # not offered
-    for path in ("/#/admin", "/#/admin/products", "/#/admin/products/1", "/#/admin/registry", "/#/admin/deliveries"):
+    for path in ("/#/admin", "/#/admin/products", "/#/admin/products/1", "/#/admin/registry", "/#/admin/deliveries",
+                 "/#/admin/attention"):
         await page.goto(path)
         await expect(page.get_by_role("heading", level=1)).to_have_text("Administrators only")
         await expect(page.locator(".admin-table, .form-card")).to_have_count(0)
@@ -117,3 +122,29 @@ async def test_a_guest_opening_an_admin_page_is_asked_to_log_in(page: Page) -> N
     await page.goto("/#/admin/products")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
     assert "next=%2Fadmin%2Fproducts" in page.url
+
+
+async def test_admin_sees_a_stuck_order_with_its_reason_and_replays_its_parked_event(
+    start_shop: StartShop, open_page: OpenPage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    warehouse = WarehouseSaysNo(monkeypatch)
+    shop = await start_shop(bus={"max_deliveries": 1}, dispatcher={"stuck_after_seconds": 0.2})
+    customer = await shop.register("Stella Stuck")
+    order = await shop.call("POST", "/api/orders", customer.token, json={"items": [{"product_id": 1, "quantity": 1}]})
+
+    admin_token = await shop.token()
+    await eventually(lambda: shop.call("GET", "/api/orders/stuck", admin_token), "the watchdog reporting the order")
+
+    page = await open_page(shop)
+    await login_admin(page)
+    await page.goto("/#/admin/attention")
+    stuck = page.locator(f'tr[data-order-id="{order["id"]}"]')
+    await expect(stuck).to_contain_text("event parked: RuntimeError: the warehouse says no")
+    parked = page.locator("tr[data-parked-id]")
+    await expect(parked).to_have_count(1)
+    await screenshot(page, "admin-attention")
+
+    warehouse.failing = False
+    await parked.get_by_role("button", name="Replay", exact=False).click()
+    await expect(page.locator("#notice")).to_contain_text("was handled")
+    await expect(parked).to_have_count(0)

@@ -295,3 +295,25 @@ async def test_an_admin_retries_a_failed_delivery(start_shop: StartShop, warehou
     await expect(page.get_by_text("No failed deliveries. Every notification went through.")).to_be_visible()
     await page.get_by_label("Show").select_option("delivered")
     await expect(page.locator(f'tr[data-delivery-id="{delivery["id"]}"]')).to_contain_text("delivered")
+
+
+async def test_the_order_page_shows_the_orders_history_and_follows_it(
+    start_shop: StartShop, warehouse: Warehouse, open_page: OpenPage
+) -> None:
+    shop = await held_shop(start_shop, warehouse)  # the warehouse holds its answer until opened
+    customer = await shop.register("Hana History")
+    order = await shop.call("POST", "/api/orders", customer.token, json={"items": [{"product_id": 2, "quantity": 1}]})
+    page = await open_page(shop)
+    await login(page, customer.email, customer.password)
+    await page.goto(f"/#/orders/{order['id']}")
+    history = page.locator(".timeline")
+    await expect(history.locator('[data-kind="status"]')).to_have_count(1)
+    await expect(history.locator('[data-kind="status"]')).to_contain_text("Created: placed (you or the customer)")
+
+    warehouse.open.set()
+    await expect(page.locator(".order-status")).to_contain_text("Dispatched")
+    await expect(history.locator('[data-kind="delivery"]')).to_contain_text(f"Notified {warehouse.url}: webhook: HTTP 200")
+    await expect(history.locator('[data-kind="status"]').last).to_contain_text(
+        "Dispatched: every webhook target acknowledged (the dispatcher)"
+    )
+    await screenshot(page, "order-history")

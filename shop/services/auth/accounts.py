@@ -4,10 +4,17 @@ HTTP so start-up can use it too."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import secrets
+import time
 import uuid
+from datetime import UTC, datetime
 
-from shop.errors import Conflict, ShopError, Unauthorized
+from shop.bus.envelope import Envelope
+from shop.dispatcher.client import DISPATCHER
+from shop.errors import Conflict, FieldError, ShopError, Unauthorized, ValidationFailed
+from shop.gateway.revocation import TokenRevocations
 from shop.registry import Registry
 from shop.services.auth.models import RegisterRequest, Role, TokenResponse, User
 from shop.services.auth.passwords import PasswordHashing
@@ -19,6 +26,17 @@ from shop.services.customers.models import CustomerCreate
 log = logging.getLogger("shop.auth")
 
 LOGIN_FAILED = "The email or password is wrong."
+RESET_TOKEN_REFUSED = "The reset token is unknown, already used or expired; ask for a new one."
+PASSWORD_RESET_REQUESTED = "auth.password_reset_requested"
+
+
+def reset_token_hash(token: str) -> str:
+    """SHA-256 suffices (no KDF): the token is 256 random bits, not a guessable password."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def rfc3339(moment: float) -> str:
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class Accounts:
@@ -31,6 +49,8 @@ class Accounts:
         jwt_secret: str,
         issuer: str,
         token_ttl_seconds: int,
+        reset_token_ttl_seconds: int,
+        revocations: TokenRevocations,
     ) -> None:
         self.users = users
         self.db = users.db  # what readiness checks ping
@@ -39,6 +59,9 @@ class Accounts:
         self._jwt_secret = jwt_secret
         self._issuer = issuer
         self._ttl = token_ttl_seconds
+        self._reset_ttl = reset_token_ttl_seconds
+        self.revocations = revocations
+        self._pending_resets: set[asyncio.Task[None]] = set()
 
     async def register(self, request: RegisterRequest, role: Role = "customer") -> TokenResponse:
         email = str(request.email).lower()
@@ -96,6 +119,89 @@ class Accounts:
                 "could not re-hash a password with the configured parameters",
                 extra={"user_id": login.user.id, "error": type(exc).__name__},
             )
+
+    def request_password_reset_soon(self, email: str) -> None:
+        """`request_password_reset`, after the caller has answered: how long the answer takes
+        must not tell whether the account exists (its token is written and handed on, an
+        unknown email costs one read)."""
+        task = asyncio.create_task(self._request_password_reset_logged(email))
+        self._pending_resets.add(task)
+        task.add_done_callback(self._pending_resets.discard)
+
+    async def finish_pending_resets(self) -> None:
+        """At shutdown, before the database closes: requests already answered are carried out."""
+        if self._pending_resets:
+            await asyncio.gather(*self._pending_resets, return_exceptions=True)
+
+    async def _request_password_reset_logged(self, email: str) -> None:
+        try:
+            await self.request_password_reset(email)
+        except Exception:  # noqa: BLE001 - nobody awaits this task; the user asks again
+            log.exception("password reset request failed")
+
+    async def request_password_reset(self, email: str) -> None:
+        """For an existing account, a single-use reset token, sent only to [notifications]
+        webhooks as auth.password_reset_requested. Says nothing either way: the caller answers
+        the same whether or not the account exists. A notification that cannot be handed to
+        the dispatcher is logged, and the user asks again."""
+        login = await self.users.find_login(email.strip().lower())
+        if login is None:
+            return
+        token = secrets.token_urlsafe(32)
+        expires_at = time.time() + self._reset_ttl
+        await self.users.add_reset_token(login.user.id, reset_token_hash(token), expires_at)
+        event = Envelope.new(
+            PASSWORD_RESET_REQUESTED,
+            {"email": login.user.email, "name": login.user.name, "reset_token": token, "expires_at": rfc3339(expires_at)},
+        )
+        if not self.registry.has(DISPATCHER.name):
+            log.error("password reset requested, but no dispatcher runs to notify", extra={"user_id": login.user.id})
+            return
+        try:
+            await self.registry.get(DISPATCHER).notify(event)
+        except ShopError as exc:
+            log.error(
+                "password reset requested, but its notification could not be queued",
+                extra={"user_id": login.user.id, "reason": exc.detail},
+            )
+            return
+        log.info("password reset requested", extra={"user_id": login.user.id, "event_id": event.event_id})
+
+    async def reset_password(self, token: str, password: str) -> None:
+        """Use a reset token once: the new password, and every token issued before is void."""
+        password_hash = await self.passwords.hash(password)
+        now = time.time()
+        user_id = await self.users.reset_password(reset_token_hash(token), password_hash, now)
+        if user_id is None:
+            raise ValidationFailed(
+                RESET_TOKEN_REFUSED, [FieldError(("token",), "unknown, already used or expired")]
+            )
+        self.revocations.void_tokens_issued_before(user_id, now)
+        log.info("password reset", extra={"user_id": user_id})
+
+    async def change_password(self, user_id: int, current: str, new: str) -> None:
+        """The caller's new password, once the current one is verified; every token issued to
+        the account before now is void (the caller logs in again)."""
+        login = await self.users.login_of(user_id)
+        if login is None:
+            raise Unauthorized("This account no longer exists.", token_sent=True)
+        if not await self.passwords.verify(login.password_hash, current):
+            raise ValidationFailed(
+                "The current password is not right.", [FieldError(("current_password",), "does not match")]
+            )
+        new_hash = await self.passwords.hash(new)
+        now = time.time()
+        if not await self.users.change_password(user_id, login.password_hash, new_hash, now):
+            raise Conflict("The password was changed meanwhile; try again.")
+        self.revocations.void_tokens_issued_before(user_id, now)
+        log.info("password changed", extra={"user_id": user_id})
+
+    async def remove_login(self, user_id: int) -> None:
+        """A deleted customer's login goes, and every token issued to it stops working."""
+        now = time.time()
+        if await self.users.delete(user_id, now):
+            self.revocations.void_tokens_issued_before(user_id, now)
+            log.info("login removed", extra={"user_id": user_id})
 
     async def me(self, user_id: int) -> User:
         user = await self.users.get(user_id)

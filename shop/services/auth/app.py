@@ -11,8 +11,10 @@ from shop.config import ShopConfig
 from shop.db import Database, Slot, database_context
 from shop.errors import ShopError
 from shop.gateway.cors import enable_cors
+from shop.gateway.revocation import TokenRevocations
 from shop.internal import internal_app
 from shop.registry import Registry
+from shop.retention import PruneStep, pruning_context
 from shop.services import ServiceApps
 from shop.services.auth.accounts import Accounts
 from shop.services.auth.client import AUTH, LocalAuthClient
@@ -25,7 +27,7 @@ log = logging.getLogger("shop.auth")
 ADMIN_RETRY_SECONDS = 5.0
 
 
-def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
+def create_app(cfg: ShopConfig, registry: Registry, revocations: TokenRevocations) -> ServiceApps:
     """`cfg` must carry resolved secrets (shop.app.resolve_secrets)."""
     accounts = Slot[Accounts]("auth")
     passwords = PasswordHashing(
@@ -42,7 +44,15 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
             jwt_secret=cfg.auth.jwt_secret,
             issuer=cfg.auth.issuer,
             token_ttl_seconds=cfg.auth.token_ttl_seconds,
+            reset_token_ttl_seconds=cfg.auth.reset_token_ttl_seconds,
+            revocations=revocations,
         )
+
+    async def revocations_and_pending_resets(app: web.Application) -> AsyncIterator[None]:
+        # Before the first request: a token voided before a restart stays void after it.
+        await revocations.catch_up(accounts.get().users.revocations_since)
+        yield
+        await accounts.get().finish_pending_resets()  # before the database closes
 
     async def admin_account(app: web.Application) -> AsyncIterator[None]:
         async def ensure() -> bool:
@@ -71,6 +81,10 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
     app.cleanup_ctx.append(
         database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts, cfg.data.synchronous)
     )
+    app.cleanup_ctx.append(revocations_and_pending_resets)
+    app.cleanup_ctx.append(pruning_context(cfg.retention, lambda: [
+        PruneStep("expired_reset_tokens", 0, accounts.get().users.prune_expired_resets),
+    ]))
     app.cleanup_ctx.append(admin_account)
     internal = internal_app(registry.service_token, internal_routes)
     internal[ACCOUNTS] = accounts

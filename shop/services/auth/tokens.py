@@ -12,13 +12,15 @@ from shop.services.auth.models import User
 
 
 def issue_token(user: User, *, secret: str, issuer: str, ttl_seconds: int) -> str:
-    now = int(time.time())
+    now = time.time()
     claims = {
         "sub": str(user.id),
         "email": user.email,
         "role": user.role,
-        "iat": now,
-        "exp": now + ttl_seconds,
+        # To the millisecond (RFC 7519 allows fractions): a token issued just after a
+        # password reset, in the same second, must still count as issued after it.
+        "iat": round(now, 3),
+        "exp": int(now) + ttl_seconds,
         "iss": issuer,
         "jti": uuid.uuid4().hex,
     }

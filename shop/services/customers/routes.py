@@ -8,7 +8,7 @@ from aiohttp import web
 from shop.db import Slot
 from shop.errors import Conflict, NotFound
 from shop.errors import FieldError, ShopError, ValidationFailed
-from shop.gateway.bodies import read_model
+from shop.gateway.bodies import parse_model, read_json, read_model
 from shop.gateway.context import require_admin, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
 from shop.openapi import Content, Param, operation
@@ -17,6 +17,7 @@ from shop.paging import Page
 from shop.pathparams import parse_id
 from shop.services.auth.client import AUTH
 from shop.services.customers.models import Customer, CustomerCreate, CustomerUpdate
+from shop.services.customers.echoed import without_echoed_fields
 from shop.services.customers.store import CustomerStore
 
 STORES = web.AppKey("customer_stores", Slot[CustomerStore])
@@ -103,7 +104,9 @@ async def get_customer(request: web.Request) -> web.Response:
 @operation(
     "Update a customer's profile",
     description="Partial: only the fields sent change (PUT and PATCH alike). "
-    "`id`, `email` and unknown fields are rejected with 422.",
+    "The whole record may be sent back as it was read: `id`, `email` and `created_at` equal to "
+    "the stored ones, `updated_at`, and the caller's own `role` on their own profile are ignored. "
+    "A changed `id` or `email`, any other `role` and unknown fields are rejected with 422.",
     auth="owner_or_admin",
     path=[CUSTOMER_ID],
     body=CustomerUpdate,
@@ -112,8 +115,9 @@ async def get_customer(request: web.Request) -> web.Response:
 async def update_customer(request: web.Request) -> web.Response:
     require_caller(request)
     customer_id = _id(request)
-    require_owner_or_admin(request, customer_id, "Customer")
-    changes = await read_model(request, CustomerUpdate)
+    caller = require_owner_or_admin(request, customer_id, "Customer")
+    stored = await _store(request).get(customer_id)
+    changes = parse_model(without_echoed_fields(await read_json(request), stored, caller), CustomerUpdate)
     customer = await _store(request).update(customer_id, changes)
     if changes.name is not None:
         await _rename_login(request, customer_id, customer.name)

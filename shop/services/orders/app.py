@@ -14,12 +14,14 @@ from shop.db import Database, Slot, utc_now
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
 from shop.registry import Registry
+from shop.retention import PruneStep, pruning_context
 from shop.services import ServiceApps
 from shop.services.orders.client import ORDERS as ORDERS_SERVICE, LocalOrdersClient
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.placing import Orders
-from shop.services.orders.routes import BROADCASTER, ORDERS, internal_routes, routes
+from shop.services.orders.routes import BROADCASTER, ORDERS, WATCHDOG, internal_routes, routes
 from shop.services.orders.store import MIGRATIONS, OrderStore
+from shop.services.orders.watchdog import Watchdog
 
 log = logging.getLogger("shop.orders")
 
@@ -33,6 +35,12 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     broadcaster = StatusBroadcaster()
     relay: OutboxRelay | None = None
 
+    def wake_relay() -> None:
+        if relay is not None:
+            relay.wake()
+
+    watchdog = Watchdog(lambda: orders.get().store, registry, cfg.dispatcher.stuck_after_seconds, wake_relay)
+
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         nonlocal relay
         db = await Database.open(cfg.data.dir / "orders.db", MIGRATIONS, cfg.data.synchronous)
@@ -45,9 +53,11 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         if cfg.bus.relay_enabled:
             relay.start()  # first publishes whatever a crash left in the outbox
         reconciler = asyncio.create_task(_reconcile(service), name="orders-reconciler")
+        watchdog.start()
         try:
             yield
         finally:
+            await watchdog.stop()
             reconciler.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciler
@@ -65,15 +75,22 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     app = web.Application()
     app[ORDERS] = orders
     app[BROADCASTER] = broadcaster
+    app[WATCHDOG] = watchdog
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(lifecycle)
+    keep = cfg.retention
+    app.cleanup_ctx.append(pruning_context(keep, lambda: [
+        PruneStep("idempotency_keys", keep.idempotency_keys_seconds, orders.get().store.prune_idempotency_keys),
+        PruneStep("published_outbox", keep.published_outbox_seconds, orders.get().store.prune_published_outbox),
+    ]))
     app.on_shutdown.append(stop_streams_and_relay)
 
     internal = internal_app(registry.service_token, internal_routes)
     internal[ORDERS] = orders
     internal[BROADCASTER] = broadcaster
-    registry.register_local(ORDERS_SERVICE, LocalOrdersClient(orders), orders.ping)
+    internal[WATCHDOG] = watchdog
+    registry.register_local(ORDERS_SERVICE, LocalOrdersClient(orders, watchdog), orders.ping)
     return ServiceApps("orders", app, internal)
 
 

@@ -87,3 +87,30 @@ class StatusData(BaseModel):
     id: int = Field(description="The order's id.")
     status: Status
     updated_at: str
+
+
+class OriginalProduct(BaseModel):
+    id: int
+    name: str
+
+
+class OrderAnswer(Order):
+    """An order as the API answers it: also the per-order fields of the original system,
+    which stored one product per order, so the original UI's orders page can show one.
+    A many-line order shows its first line's product, named "<name> and N more"; `quantity`
+    is the sum of its lines' quantities, `per_cost` is null (there is no one unit price) and
+    `total_cost` is the order's total."""
+
+    product_id: int
+    product: OriginalProduct
+    quantity: int
+    per_cost: float | None
+    total_cost: float
+
+
+class PlacedFromOriginalBody(OrderAnswer):
+    """The answer to the original UI's bare array of lines: it reads these three as well."""
+
+    message: str
+    order_count: int
+    order_ids: list[int]

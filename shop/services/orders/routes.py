@@ -12,17 +12,29 @@ from pydantic import Field, TypeAdapter
 from shop.db import Slot
 from shop.errors import FieldError, ShopError, ValidationFailed
 from shop.gateway.bodies import parse_model, read_json
-from shop.gateway.context import Caller, require_caller, require_owner_or_admin
+from shop.gateway.context import Caller, require_admin, require_caller, require_owner_or_admin
 from shop.jsonutil import dumps, json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
 from shop.readcache import Answer
 from shop.pathparams import MAX_ID, parse_id, path_id
 from shop.services.orders.live import StatusBroadcaster
-from shop.services.orders.models import Order, OrderCreate, OrderLines, StatusData, StatusEvent
+from shop.services.orders.models import (
+    Order,
+    OrderAnswer,
+    OrderCreate,
+    OrderLines,
+    PlacedFromOriginalBody,
+    StatusData,
+    StatusEvent,
+)
+from shop.services.orders.original import placed_from_original_body, with_original_fields
 from shop.services.orders.placing import Orders
 from shop.services.orders.store import OrderDocument
+from shop.services.orders.timeline import Timeline, timeline
+from shop.services.orders.watchdog import StuckOrder, Watchdog
 from shop.services.products.client import PRODUCTS
+from shop.urls import absolute_url, request_origin
 
 ORDERS = web.AppKey("orders", Slot[Orders])
 BROADCASTER = web.AppKey("status_broadcaster", StatusBroadcaster)
@@ -36,6 +48,7 @@ MAX_IDEMPOTENCY_KEY = 200
 
 routes = web.RouteTableDef()
 internal_routes = web.RouteTableDef()
+WATCHDOG = web.AppKey("watchdog", Watchdog)
 
 ORDER_ID = Param("order_id", int, "The order's id.")
 LAST_EVENT_ID = Param(
@@ -102,8 +115,12 @@ async def _visible_order(request: web.Request) -> tuple[Order, Caller]:
     body=OrderCreate | OrderLines,
     headers=[IDEMPOTENCY_KEY],
     responses={
-        201: Content(Order, headers={"Location": "The new order's URL."}),
-        200: Content(Order, description="A retry with the same Idempotency-Key and body."),
+        201: Content(
+            OrderAnswer | PlacedFromOriginalBody,
+            headers={"Location": "The new order's URL."},
+            description="For the original UI's bare array, also `message`, `order_count` (1) and `order_ids`.",
+        ),
+        200: Content(OrderAnswer | PlacedFromOriginalBody, description="A retry with the same Idempotency-Key and body."),
     },
     errors={409: "Not enough stock (nothing reserved), or the Idempotency-Key was used with another body."},
 )
@@ -117,11 +134,13 @@ async def place_order(request: web.Request) -> web.Response:
         )
     data: Any = await read_json(request)
     # The original UI posted a bare array of lines.
-    body = parse_model({"items": data} if isinstance(data, list) else data, OrderCreate)
+    original_body = isinstance(data, list)
+    body = parse_model({"items": data} if original_body else data, OrderCreate)
     order, created = await _orders(request).place(caller.user_id, body, _actor(caller), key)
-    return await _answer(
-        request, order, status=201 if created else 200, headers={"Location": f"/api/orders/{order.id}"}
-    )
+    (document,) = await _enrich(request, [order.model_dump(mode="json")])
+    if original_body:
+        document = placed_from_original_body(document)
+    return json_response(document, status=201 if created else 200, headers={"Location": f"/api/orders/{order.id}"})
 
 
 @routes.get("")
@@ -131,7 +150,7 @@ async def place_order(request: web.Request) -> web.Response:
     "first image. An admin sees every order and may filter by `customer_id`.",
     auth="customer",
     query=[Param("customer_id", int, "Admins only: one customer's orders.")],
-    responses={200: list[Order]},
+    responses={200: list[OrderAnswer]},
     paged=True,
 )
 async def list_orders(request: web.Request) -> web.Response:
@@ -152,13 +171,21 @@ async def list_orders(request: web.Request) -> web.Response:
         return Answer(dumps(await _enrich(request, orders)), page.headers(request, total))
 
     # The caller's scope and the query string as sent: the same page, and the same Link header.
-    answer = await service.list_answer((customer_id, caller.is_admin, request.query_string), load)
+    # And the origin called, which image URLs name.
+    key = (customer_id, caller.is_admin, request_origin(request), request.query_string)
+    answer = await service.list_answer(key, load)
     return web.Response(body=answer.body, content_type="application/json", headers=answer.headers)
 
 
 async def _enrich(request: web.Request, orders: list[OrderDocument]) -> list[OrderDocument]:
-    """Each line shows the product's current name and first image. If the catalogue is
-    unreachable the orders still show, with the names they were bought under."""
+    """Each line shows the product's current name and first image, and each order the
+    original system's per-order fields (shop/services/orders/original.py)."""
+    return [with_original_fields(order) for order in await _with_current_labels(request, orders)]
+
+
+async def _with_current_labels(request: web.Request, orders: list[OrderDocument]) -> list[OrderDocument]:
+    """If the catalogue is unreachable the orders still show, with the names they were
+    bought under."""
     ids = {line["product_id"] for order in orders for line in order["items"]}
     if not ids:
         return orders
@@ -167,12 +194,15 @@ async def _enrich(request: web.Request, orders: list[OrderDocument]) -> list[Ord
     except ShopError:
         # Down, slow or confused: the order (maybe just committed) must still be answered.
         return orders
+    origin = request_origin(request)
     for order in orders:
         for line in order["items"]:
             label = labels.get(line["product_id"])
             if label is not None:
-                line["name"], line["image"] = label
+                name, image = label
+                line["name"], line["image"] = name, image and absolute_url(image, origin)
     return orders
+
 
 
 async def _answer(request: web.Request, order: Order, **kwargs: Any) -> web.Response:
@@ -206,8 +236,35 @@ async def my_order_events(request: web.Request) -> web.StreamResponse:
     return await _stream(request, customer_id, backlog, since, lambda e: e.global_id)
 
 
+@routes.get("/stuck")
+@operation(
+    "Orders stuck in Created",
+    description="Orders still Created `[dispatcher] stuck_after_seconds` after they were placed, oldest "
+    "first, with the likeliest reason (bus down, target failing, event parked).",
+    auth="admin",
+    responses={200: list[StuckOrder]},
+)
+async def stuck_orders(request: web.Request) -> web.Response:
+    require_admin(request)
+    return json_response(request.config_dict[WATCHDOG].stuck)
+
+
+@routes.get("/{order_id}/timeline")
+@operation(
+    "Why an order is where it is",
+    description="Every status change (time, cause, actor), the events published, every webhook call "
+    "(target, status code, duration) and what the stuck-order watchdog noticed, oldest first.",
+    auth="owner_or_admin",
+    path=[ORDER_ID],
+    responses={200: Timeline},
+)
+async def order_timeline(request: web.Request) -> web.Response:
+    order, _ = await _visible_order(request)
+    return json_response(await timeline(_orders(request).store, _orders(request).registry, order.id))
+
+
 @routes.get("/{order_id}")
-@operation("Get an order", auth="owner_or_admin", path=[ORDER_ID], responses={200: Order})
+@operation("Get an order", auth="owner_or_admin", path=[ORDER_ID], responses={200: OrderAnswer})
 async def get_order(request: web.Request) -> web.Response:
     order, _ = await _visible_order(request)
     return await _answer(request, order)
@@ -219,7 +276,7 @@ async def get_order(request: web.Request) -> web.Response:
     description="Only from Created; the reserved stock is returned.",
     auth="owner_or_admin",
     path=[ORDER_ID],
-    responses={200: Order},
+    responses={200: OrderAnswer},
     errors={409: "The order is not Created any more."},
 )
 async def cancel_order(request: web.Request) -> web.Response:
@@ -308,6 +365,11 @@ def _last_event_id(request: web.Request) -> int | None:
 
 
 # -- service-to-service (the dispatcher, through the registry) ---------------------------------
+
+
+@internal_routes.get("/stuck")  # before /{order_id}, which would take the word for an id
+async def internal_stuck(request: web.Request) -> web.Response:
+    return json_response(request.config_dict[WATCHDOG].stuck)
 
 
 @internal_routes.get("/{order_id}")

@@ -83,6 +83,26 @@ MIGRATIONS: list[Migration] = [
     );
     CREATE INDEX outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
     """,
+    """
+    -- The retention pruner finds old rows by age without a scan (shop/retention.py).
+    CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);
+    CREATE INDEX outbox_published ON outbox (published_at) WHERE published_at IS NOT NULL;
+    """,
+    """
+    -- An order's timeline (shop/services/orders/timeline.py): who made each change, the
+    -- events published for it, and what the stuck-order watchdog noticed.
+    ALTER TABLE status_events ADD COLUMN updated_by TEXT;
+    CREATE INDEX outbox_by_key ON outbox (key);
+    CREATE INDEX orders_created ON orders (created_at) WHERE status = 'Created';
+    CREATE TABLE order_notes (
+        order_id INTEGER NOT NULL REFERENCES orders (id),
+        kind     TEXT NOT NULL,
+        actor    TEXT NOT NULL,
+        detail   TEXT NOT NULL,
+        at       TEXT NOT NULL,
+        PRIMARY KEY (order_id, kind)
+    );
+    """,
 ]
 
 
@@ -287,6 +307,91 @@ class OrderStore:
         )
 
 
+    # -- the timeline and the watchdog --------------------------------------------------------
+
+    async def history(self, order_id: int) -> list[sqlite3.Row]:
+        """Every status the order had: (status, updated_at, updated_by), oldest first."""
+        return await self.db.fetch_all(
+            "SELECT status, updated_at, updated_by FROM status_events WHERE order_id = ? ORDER BY seq", (order_id,)
+        )
+
+    async def events_of(self, order_id: int) -> list[sqlite3.Row]:
+        """The order's events still in the outbox (published ones are pruned after a while)."""
+        return await self.db.fetch_all(
+            "SELECT topic, json_extract(CAST(payload AS TEXT), '$.type') AS type,"
+            " json_extract(CAST(payload AS TEXT), '$.event_id') AS event_id, created_at, published_at"
+            " FROM outbox WHERE key = ? ORDER BY id",
+            (str(order_id),),
+        )
+
+    async def notes(self, order_id: int) -> list[sqlite3.Row]:
+        return await self.db.fetch_all(
+            "SELECT kind, actor, detail, at FROM order_notes WHERE order_id = ? ORDER BY at", (order_id,)
+        )
+
+    async def add_note(self, order_id: int, kind: str, actor: str, detail: str) -> None:
+        """Once per order and kind: a note already there is kept as it was first written."""
+        await self.db.execute(
+            "INSERT OR IGNORE INTO order_notes (order_id, kind, actor, detail, at) VALUES (?, ?, ?, ?, ?)",
+            (order_id, kind, actor, detail, utc_now()),
+        )
+
+    async def created_before(self, moment: str, limit: int) -> list[sqlite3.Row]:
+        """Orders still Created that were placed before `moment`, oldest first."""
+        return await self.db.fetch_all(
+            "SELECT id, created_at FROM orders WHERE status = 'Created' AND created_at < ? ORDER BY created_at LIMIT ?",
+            (moment, limit),
+        )
+
+    async def publish_created_again(self, order_id: int, note: str) -> bool:
+        """Put the order's own order.created (the same event id, so nothing is done twice)
+        in the outbox once more, once per order. False if it was done before, or the event
+        is no longer in the outbox."""
+
+        def unit(conn: sqlite3.Connection) -> bool:
+            original = conn.execute(
+                "SELECT topic, key, payload FROM outbox WHERE key = ?"
+                " AND json_extract(CAST(payload AS TEXT), '$.type') = 'order.created' ORDER BY id LIMIT 1",
+                (str(order_id),),
+            ).fetchone()
+            if original is None:
+                return False
+            noted = conn.execute(
+                "INSERT OR IGNORE INTO order_notes (order_id, kind, actor, detail, at) VALUES (?, 'republished', 'watchdog', ?, ?)",
+                (order_id, note, utc_now()),
+            ).rowcount
+            if not noted:
+                return False
+            conn.execute(
+                "INSERT INTO outbox (topic, key, payload, created_at) VALUES (?, ?, ?, ?)",
+                (original["topic"], original["key"], original["payload"], utc_now()),
+            )
+            return True
+
+        return await self.db.write(unit)
+
+    async def unpublished_events(self, order_id: int) -> int:
+        return int(await self.db.fetch_value(
+            "SELECT COUNT(*) FROM outbox WHERE key = ? AND published_at IS NULL", (str(order_id),)
+        ))
+
+    # -- retention (shop/retention.py): each call deletes one small batch ---------------------
+
+    async def prune_idempotency_keys(self, before: str, limit: int) -> int:
+        return await self.db.execute(
+            "DELETE FROM idempotency_keys WHERE rowid IN"
+            " (SELECT rowid FROM idempotency_keys WHERE created_at < ? LIMIT ?)",
+            (before, limit),
+        )
+
+    async def prune_published_outbox(self, before: str, limit: int) -> int:
+        return await self.db.execute(
+            "DELETE FROM outbox WHERE id IN"
+            " (SELECT id FROM outbox WHERE published_at IS NOT NULL AND published_at < ? LIMIT ?)",
+            (before, limit),
+        )
+
+
 # -- units of work: each runs whole on the writer's thread --------------------------------------
 
 
@@ -364,9 +469,9 @@ def _load_document(conn: sqlite3.Connection, order_id: int) -> OrderDocument:
 
 def _record_status(conn: sqlite3.Connection, order: OrderDocument, event_type: str, topic: str) -> None:
     conn.execute(
-        "INSERT INTO status_events (order_id, seq, customer_id, status, updated_at)"
-        " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM status_events WHERE order_id = ?), ?, ?, ?)",
-        (order["id"], order["id"], order["customer_id"], order["status"], order["updated_at"]),
+        "INSERT INTO status_events (order_id, seq, customer_id, status, updated_at, updated_by)"
+        " VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM status_events WHERE order_id = ?), ?, ?, ?, ?)",
+        (order["id"], order["id"], order["customer_id"], order["status"], order["updated_at"], order["updated_by"]),
     )
     envelope = Envelope.new(event_type, order)
     conn.execute(

@@ -9,6 +9,7 @@ from shop.db import Slot, database_context
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
 from shop.registry import Registry
+from shop.retention import PruneStep, pruning_context
 from shop.services import ServiceApps
 from shop.services.products.catalogue import catalogue
 from shop.services.products.client import PRODUCTS, LocalProductsClient
@@ -32,6 +33,10 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
         database_context(cfg.data.dir / "products.db", MIGRATIONS, stores, ProductStore, cfg.data.synchronous)
     )
     app.cleanup_ctx.append(seed_catalogue)
+    keep = cfg.retention
+    app.cleanup_ctx.append(pruning_context(keep, lambda: [
+        PruneStep("released_reservations", keep.released_reservations_seconds, stores.get().prune_released_reservations),
+    ]))
 
     internal = internal_app(registry.service_token, internal_routes)
     internal[STORES] = stores

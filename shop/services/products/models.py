@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    computed_field,
     BeforeValidator,
     ConfigDict,
     Field,
@@ -156,6 +157,11 @@ class Product(BaseModel):
     model: str
     created_at: str
     updated_at: str
+
+    @computed_field(description="The same as `ratings`, under the name the original UI reads.")  # type: ignore[prop-decorator]
+    @property
+    def rating(self) -> float:
+        return self.ratings
 
     @property
     def price_cents(self) -> int:

@@ -24,6 +24,7 @@ from shop.services.products.models import (
     StockLine,
 )
 from shop.readcache import Answer
+from shop.services.products.images import request_origin, with_absolute_images
 from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.store import ProductStore
 
@@ -77,12 +78,14 @@ async def list_products(request: web.Request) -> web.Response:
         filters = _filters(request)
         page = Page.from_request(request)
         products, total = await store.search(filters, page.limit, page.offset)
-        body = dumps([product.model_dump(mode="json") for product in products])
+        body = dumps([with_absolute_images(product, origin) for product in products])
         return Answer(body, page.headers(request, total))
 
     # Keyed by the query string as sent: the same string always means the same filters and
     # page (and the same Link header), so an answer from the cache parses nothing at all.
-    answer = await store.reads.get(("list", request.query_string), search)
+    # And by the origin the client called, which the image URLs name.
+    origin = request_origin(request)
+    answer = await store.reads.get(("list", origin, request.query_string), search)
     return _json_body(answer.body, headers=answer.headers)
 
 
@@ -98,7 +101,11 @@ async def create_product(request: web.Request) -> web.Response:
     require_admin(request)
     data = await read_model(request, ProductCreate)
     product = await _store(request).create(data)
-    return json_response(product, status=201, headers={"Location": f"/api/products/{product.id}"})
+    return json_response(
+        with_absolute_images(product, request_origin(request)),
+        status=201,
+        headers={"Location": f"/api/products/{product.id}"},
+    )
 
 
 @routes.get("/{product_id}")
@@ -108,9 +115,10 @@ async def get_product(request: web.Request) -> web.Response:
     product_id = _id(request)
 
     async def get() -> Answer:
-        return Answer(dumps((await store.get(product_id)).model_dump(mode="json")))
+        return Answer(dumps(with_absolute_images(await store.get(product_id), origin)))
 
-    return _json_body((await store.reads.get(("product", product_id), get)).body)
+    origin = request_origin(request)
+    return _json_body((await store.reads.get(("product", origin, product_id), get)).body)
 
 
 def _json_body(body: bytes, headers: Mapping[str, str] | None = None) -> web.Response:
@@ -133,7 +141,7 @@ async def update_product(request: web.Request) -> web.Response:
     require_admin(request)
     product_id = _id(request)
     changes = await read_model(request, ProductUpdate)
-    return json_response(await _store(request).update(product_id, changes))
+    return json_response(with_absolute_images(await _store(request).update(product_id, changes), request_origin(request)))
 
 
 @routes.delete("/{product_id}")

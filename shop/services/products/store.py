@@ -78,6 +78,10 @@ MIGRATIONS: list[Migration] = [
         applied_at TEXT NOT NULL
     );
     """,
+    """
+    -- The retention pruner finds released reservations by age without a scan.
+    CREATE INDEX reservations_released ON reservations (released_at) WHERE released_at IS NOT NULL;
+    """,
 ]
 
 _COLUMNS = (
@@ -367,6 +371,16 @@ class ProductStore:
         check_reservation_id(reservation_id)
         wanted = _sum_lines(lines)
         return await self._write(lambda conn: _reserve(conn, reservation_id, wanted, utc_now()), stock_only=True)
+
+    async def prune_released_reservations(self, before: str, limit: int) -> int:
+        """Retention: released reservations are kept only so that a late retry of the same id
+        reserves nothing again; after a while no retry can come. Stock does not change, so
+        the products cache stays."""
+        return await self.db.execute(
+            "DELETE FROM reservations WHERE rowid IN (SELECT rowid FROM reservations"
+            " WHERE released_at IS NOT NULL AND released_at < ? LIMIT ?)",
+            (before, limit),
+        )
 
     async def release(self, reservation_id: str) -> None:
         """Give back what the reservation took, once; unknown or released ids change nothing."""

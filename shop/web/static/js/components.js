@@ -41,10 +41,23 @@ export function statusBadge(status) {
  * A product image that degrades to a lettered tile: a product may have no image, or a URL on
  * another host that the Content-Security-Policy (self only) will not load.
  */
-export function productImage(src, name, size = "card") {
+/** The URL of an image this page may show: the shop's own (the API answers them absolute, on
+ * the origin it was called on); the Content-Security-Policy would block any other. */
+function ownImage(src) {
+  if (!src) return null;
+  try {
+    const url = new URL(src, window.location.href);
+    return url.origin === window.location.origin ? url.href : null;
+  } catch {
+    return null;
+  }
+}
+
+export function productImage(image, name, size = "card") {
   const fallback = () =>
     h("div", { class: `thumb thumb-${size} thumb-empty`, "aria-hidden": "true" }, (name || "?").trim().charAt(0).toUpperCase());
-  if (!src || !src.startsWith("/")) return fallback();
+  const src = ownImage(image);
+  if (!src) return fallback();
   const img = h("img", { class: `thumb thumb-${size}`, src, alt: name ? `${name}` : "", decoding: "async" });
   img.addEventListener("error", () => img.replaceWith(fallback()), { once: true });
   return img;

@@ -12,11 +12,13 @@ import { cartView } from "./views/cart.js";
 import { ordersList } from "./views/orders.js";
 import { orderDetail } from "./views/order.js";
 import { login, register } from "./views/auth.js";
+import { forgotPassword, resetPassword } from "./views/password-reset.js";
 import { profile } from "./views/profile.js";
 import { adminProducts } from "./views/admin/products.js";
 import { adminProductForm } from "./views/admin/product-form.js";
 import { adminRegistry } from "./views/admin/registry.js";
 import { adminDeliveries } from "./views/admin/deliveries.js";
+import { adminAttention } from "./views/admin/attention.js";
 import { forbidden } from "./views/not-found.js";
 
 /** Pages that need a login send the reader to it first, and back here afterwards. */
@@ -44,6 +46,8 @@ route("/products/:id", productDetail);
 route("/cart", cartView);
 route("/login", login);
 route("/register", register);
+route("/forgot-password", forgotPassword);
+route("/reset-password", resetPassword);
 route("/orders", loggedIn(ordersList));
 route("/orders/:id", loggedIn(orderDetail));
 route("/profile", loggedIn(profile));
@@ -53,6 +57,7 @@ route("/admin/products/new", adminOnly(adminProductForm));
 route("/admin/products/:id", adminOnly(adminProductForm));
 route("/admin/registry", adminOnly(adminRegistry));
 route("/admin/deliveries", adminOnly(adminDeliveries));
+route("/admin/attention", adminOnly(adminAttention));
 
 api.setUnauthorizedHandler(() => {
   // The token expired or was revoked. The cart lives under its own key, so it stays.

@@ -60,6 +60,7 @@ export function login({ query, main }) {
     error,
     field("Email", email),
     field("Password", password),
+    h("p", { class: "auth-forgot" }, h("a", { href: "#/forgot-password" }, "Forgot password?")),
     submit,
   );
   authPage(main, "Log in", form, ["New here? ", h("a", { href: `#/register?next=${encodeURIComponent(next)}` }, "Create an account")]);

@@ -1,5 +1,7 @@
 // #/orders/:id — one order; its status follows the order's SSE stream (Created → Dispatched or
-// Cancelled) without a reload, and comes back after a network drop with nothing missed.
+// Cancelled) without a reload, and comes back after a network drop with nothing missed. Its
+// history (the timeline: who changed it and why, each notification sent) is drawn below and
+// drawn again whenever the status changes.
 
 import * as api from "../api.js";
 import * as notices from "../notices.js";
@@ -29,12 +31,14 @@ export async function orderDetail({ params, main, signal }) {
   const updated = h("span", { class: "muted" }, `Updated ${formatDate(order.updated_at)}`);
   const announcer = h("p", { class: "visually-hidden", "aria-live": "polite" });
   const actions = h("div", { class: "order-actions" });
+  const history = h("div", {}, loading("Loading the history…"));
 
   function showStatus(status, updatedAt) {
     if (statusSlot.firstChild?.dataset.status !== status) {
       replace(statusSlot, statusBadge(status));
       announcer.textContent = `Order #${order.id} is now ${status}.`;
     }
+    if (order.status !== status) loadHistory();
     order.status = status;
     if (updatedAt) {
       order.updated_at = updatedAt;
@@ -51,6 +55,16 @@ export async function orderDetail({ params, main, signal }) {
         ? h("button", { type: "button", class: "btn btn-danger", onclick: (event) => cancel(event.currentTarget) }, "Cancel order")
         : null,
     );
+  }
+
+  async function loadHistory() {
+    try {
+      const { data } = await api.get(`/api/orders/${order.id}/timeline`, { signal });
+      replace(history, h("ol", { class: "timeline" }, data.entries.map(timelineEntry)));
+    } catch (error) {
+      if (error.name === "AbortError" || error.status === 401) return;
+      replace(history, failure(error, loadHistory));
+    }
   }
 
   async function cancel(button) {
@@ -72,6 +86,7 @@ export async function orderDetail({ params, main, signal }) {
     },
   });
   drawActions();
+  loadHistory();
 
   replace(
     main,
@@ -82,6 +97,10 @@ export async function orderDetail({ params, main, signal }) {
       h("p", { class: "order-status-line" }, "Status: ", statusSlot),
       h("p", { class: "muted" }, `Placed ${formatDate(order.created_at)} · `, updated),
       actions,
+    ),
+    h("section", { class: "card-surface section", "aria-labelledby": "history-title" },
+      h("h2", { id: "history-title" }, "History"),
+      history,
     ),
     h("section", { class: "card-surface section", "aria-labelledby": "items-title" },
       h("h2", { id: "items-title" }, "Items"),
@@ -105,5 +124,21 @@ export async function orderDetail({ params, main, signal }) {
         )),
       )),
     ),
+  );
+}
+
+const ACTORS = { customer: "you or the customer", admin: "an administrator", "order-dispatcher": "the dispatcher", watchdog: "the watchdog", orders: "the shop" };
+
+function timelineEntry(entry) {
+  const what = {
+    status: () => `${entry.status}: ${entry.cause}`,
+    event: () => `${entry.event_type}: ${entry.cause}`,
+    delivery: () => `Notified ${entry.target}: ${entry.cause}`,
+    watchdog: () => entry.cause,
+  }[entry.kind]?.() ?? entry.cause;
+  return h("li", { class: `timeline-entry timeline-${entry.kind}`, "data-kind": entry.kind },
+    h("span", { class: "muted" }, formatDate(entry.at)), " · ",
+    h("span", {}, what), " ",
+    h("span", { class: "muted small" }, `(${ACTORS[entry.actor] ?? entry.actor})`),
   );
 }

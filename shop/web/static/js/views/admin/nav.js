@@ -6,6 +6,7 @@ const TABS = [
   ["#/admin/products", "Products"],
   ["#/admin/registry", "Services"],
   ["#/admin/deliveries", "Deliveries"],
+  ["#/admin/attention", "Attention"],
 ];
 
 export function adminNav(current) {
