@@ -28,8 +28,10 @@ async def test_a_deleted_customers_old_token_places_no_order(api: Api) -> None:
     deleted = await api.client.delete(f"/api/customers/{gone.id}", headers=admin.headers)
     assert deleted.status == 204
 
+    # Refused by the voided token (tests/test_sessions.py) or, where a process has not heard of
+    # the deletion yet, by orders asking customers: either way a 401 and no order.
     refused = await api.client.post("/api/orders", json=ORDER, headers=gone.headers)
-    assert "no longer exists" in (await problem(refused, 401))["detail"]
+    await problem(refused, 401)
     keyed = {**gone.headers, "Idempotency-Key": "after-deletion"}
     await problem(await api.client.post("/api/orders", json=ORDER, headers=keyed), 401)
     await problem(await api.client.post(f"/api/orders/{order_id}/cancel", headers=gone.headers), 401)
@@ -97,6 +99,11 @@ async def test_a_header_that_is_not_utf8_is_a_400_problem(api: Api, header: str)
         if header != "Content-Type":
             head += b"Content-Type: application/json\r\n"
         status, content_type, body = await raw_request(port, head, json.dumps(ORDER).encode())
+        if header == "Authorization" and target == b"GET /api/products":
+            # An unusable token on a route anyone may call is served as anonymous (the
+            # original UI sends stale ones: tests/contract/test_original_ui.py, row 4).
+            assert status == 200, (target, body)
+            continue
         if header in ("Authorization", "X-Service-Token"):  # a credential: a wrong one
             assert (status, content_type) == (401, "application/problem+json"), (target, body)
         else:

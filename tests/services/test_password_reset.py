@@ -242,7 +242,8 @@ async def test_auth_hands_the_notification_to_a_dispatcher_in_another_process(
 ) -> None:
     orders = await aiohttp_client(create_app(
         make_config(tmp_path / "orders", notifications={"webhooks": [mailer.url]},
-                    services={"products": {"url": "http://127.0.0.1:9"}}),
+                    # Orders calls products and customers; neither is called in this test.
+                    services={"products": {"url": "http://127.0.0.1:9"}, "customers": {"url": "http://127.0.0.1:9"}}),
         ["orders", "dispatcher"],
     ))
     dispatcher_url = str(orders.make_url("")).rstrip("/")
