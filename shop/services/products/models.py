@@ -76,7 +76,15 @@ ImageUrl = Annotated[
 Images = Annotated[list[ImageUrl], Field(max_length=20)]
 SpecName = Annotated[str, Field(min_length=1, max_length=100, pattern=NON_BLANK)]
 SpecValue = Annotated[str, Field(max_length=1000)]
-Specifications = Annotated[dict[SpecName, SpecValue], Field(max_length=100)]
+
+
+def _names_not_blank(schema: dict[str, Any]) -> None:
+    # pydantic writes a key's pattern as patternProperties, which lets any other key through:
+    # the document must say what the shop refuses (a blank name).
+    schema.setdefault("propertyNames", {})["pattern"] = NON_BLANK
+
+
+Specifications = Annotated[dict[SpecName, SpecValue], Field(max_length=100, json_schema_extra=_names_not_blank)]
 
 
 class Review(StripsText):
