@@ -9,13 +9,13 @@ so a request's write waits behind at most one batch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from shop.background import BackgroundLoop
 from shop.config import RetentionConfig
 from shop.db import utc_now
 
@@ -30,21 +30,13 @@ class PruneStep:
     delete: Callable[[str, int], Awaitable[int]]
 
 
-class Pruner:
+class Pruner(BackgroundLoop):
+    task_name = "retention-pruner"
+
     def __init__(self, cfg: RetentionConfig, steps: list[PruneStep]) -> None:
+        super().__init__()
         self._cfg = cfg
         self._steps = steps
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="retention-pruner")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def prune(self) -> dict[str, int]:
         """One pass over every step; how many rows each deleted."""

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from typing import Protocol
 
+from shop.background import BackgroundLoop
 from shop.bus import Bus, BusUnavailable
 from shop.bus.envelope import Envelope
 
@@ -26,7 +27,9 @@ class OutboxSource(Protocol):
     async def mark_published(self, outbox_ids: list[int]) -> None: ...
 
 
-class OutboxRelay:
+class OutboxRelay(BackgroundLoop):
+    task_name = "outbox-relay"
+
     def __init__(
         self,
         source: OutboxSource,
@@ -36,6 +39,7 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         max_backoff_seconds: float = 5.0,
     ) -> None:
+        super().__init__()
         self._source = source
         self._bus = bus
         self._batch_size = batch_size
@@ -43,22 +47,11 @@ class OutboxRelay:
         self._max_backoff = max_backoff_seconds
         self._wakeup = asyncio.Event()
         self._idle = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Something was written to the outbox: publish it now rather than at the next poll."""
         self._idle.clear()
         self._wakeup.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox-relay")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def wait_idle(self) -> None:
         """Until everything written so far is published (tests and graceful shutdown)."""

@@ -55,7 +55,6 @@ def routed_path(request: web.Request) -> str:
     return ALIASES.get(path, path)
 
 
-
 @operation(
     "Not re-created: the original system's /api/token",
     description="It handed a token to anyone without credentials. Always 404; "

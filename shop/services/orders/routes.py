@@ -204,7 +204,6 @@ async def _with_current_labels(request: web.Request, orders: list[OrderDocument]
     return orders
 
 
-
 async def _answer(request: web.Request, order: Order, **kwargs: Any) -> web.Response:
     """One order, enriched, as the answer."""
     (document,) = await _enrich(request, [order.model_dump(mode="json")])

@@ -8,12 +8,12 @@ a line in /ready's details, the admin page, and a note in the order's timeline."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from pydantic import BaseModel
 
+from shop.background import BackgroundLoop
 from shop.db import utc_now
 from shop.dispatcher.client import DISPATCHER
 from shop.errors import ShopError
@@ -33,7 +33,9 @@ class StuckOrder(BaseModel):
     reason: str
 
 
-class Watchdog:
+class Watchdog(BackgroundLoop):
+    task_name = "stuck-order-watchdog"
+
     def __init__(
         self,
         store: Callable[[], OrderStore],
@@ -41,22 +43,12 @@ class Watchdog:
         stuck_after_seconds: float,
         on_outbox_write: Callable[[], None] = lambda: None,
     ) -> None:
+        super().__init__()
         self._store_of = store
         self._on_outbox_write = on_outbox_write
         self._registry = registry
         self._stuck_after = stuck_after_seconds
         self.stuck: list[StuckOrder] = []
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="stuck-order-watchdog")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
 
     async def check(self) -> list[StuckOrder]:
         store = self._store_of()
