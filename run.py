@@ -9,13 +9,14 @@ from pathlib import Path
 
 from aiohttp import web
 
-from shop import backup as backups, status as shop_status, status_client as shop_status_client
+from shop import backup as backups
+from shop import status as shop_status
+from shop import status_client as shop_status_client
 from shop.app import create_app
 from shop.config import ConfigError, load_config
 from shop.datalock import DataDirBusy
 from shop.layout import PROCESS_ROLES
 from shop.logs import configure_logging
-
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TOOLS = ("backup", "restore", "status")
@@ -27,7 +28,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         epilog="Also: `run.py backup DIR` (while the shop serves), `run.py restore DIR` (while it is stopped) "
         "and `run.py status` (of the running shop).",
     )
-    parser.add_argument("--config", type=Path, default=Path("config.toml"), help="configuration file (default: config.toml)")
+    parser.add_argument(
+        "--config", type=Path, default=Path("config.toml"), help="configuration file (default: config.toml)"
+    )
     parser.add_argument("--host", help="listen address (overrides [server] host)")
     parser.add_argument("--port", type=int, help="listen port (overrides [server] port)")
     parser.add_argument(
@@ -46,7 +49,9 @@ def parse_tool_args(argv: list[str]) -> argparse.Namespace:
         "status": "Print a running shop's state: versions, uptime, databases, backlog, stuck orders, services.",
     }
     parser = argparse.ArgumentParser(prog=f"run.py {argv[0]}", description=descriptions[argv[0]])
-    parser.add_argument("--config", type=Path, default=Path("config.toml"), help="configuration file (default: config.toml)")
+    parser.add_argument(
+        "--config", type=Path, default=Path("config.toml"), help="configuration file (default: config.toml)"
+    )
     if argv[0] == "status":
         parser.add_argument("--url", help="the shop's base URL (default: from [server] host and port)")
     else:

@@ -32,7 +32,11 @@ PRODUCT = {
     "images": ["/static/products/laptop.svg"],
     "ratings": 4.6,
     "reviews": [
-        {"user": "Priya S.", "rating": 5, "comment": "Light enough to forget it is in my bag, and the screen is gorgeous."},
+        {
+            "user": "Priya S.",
+            "rating": 5,
+            "comment": "Light enough to forget it is in my bag, and the screen is gorgeous.",
+        },
         {"user": "Tom B.", "rating": 4, "comment": "Fast and silent. I would have liked one more USB-C port."},
     ],
     "additional_info": "1-year limited manufacturer warranty. Free returns within 30 days of delivery.",
@@ -80,7 +84,12 @@ def main(argv: list[str]) -> int:
 
         loop_factory = uvloop.new_event_loop
     web.run_app(
-        create_app(), host=args.host, port=args.port, access_log=None, print=None, loop=loop_factory() if loop_factory else None
+        create_app(),
+        host=args.host,
+        port=args.port,
+        access_log=None,
+        print=None,
+        loop=loop_factory() if loop_factory else None,
     )
     return 0
 

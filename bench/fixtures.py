@@ -59,7 +59,9 @@ class ShopClient:
     async def register(self, label: str) -> Customer:
         email = f"{label}-{uuid.uuid4().hex[:12]}@bench.local"
         body = await self.call(
-            "POST", "/api/auth/register", expect=201,
+            "POST",
+            "/api/auth/register",
+            expect=201,
             json={"name": f"Bench {label}", "email": email, "password": PASSWORD},
         )
         return Customer(body["user"]["id"], email, body["token"])
@@ -73,15 +75,17 @@ class ShopClient:
     async def stock_up(self, admin: Customer, product_ids: list[int]) -> None:
         for product_id in product_ids:
             await self.call(
-                "PATCH", f"/api/products/{product_id}", expect=200,
-                json={"stock_quantity": PLENTY}, headers=admin.headers,
+                "PATCH",
+                f"/api/products/{product_id}",
+                expect=200,
+                json={"stock_quantity": PLENTY},
+                headers=admin.headers,
             )
 
     async def place_orders(self, customer: Customer, count: int, product_ids: list[int]) -> None:
         """`count` orders of one to three lines each, so listing them has lines to enrich."""
         for n in range(count):
             lines = [
-                {"product_id": product_ids[(n + k) % len(product_ids)], "quantity": 1 + k}
-                for k in range(1 + n % 3)
+                {"product_id": product_ids[(n + k) % len(product_ids)], "quantity": 1 + k} for k in range(1 + n % 3)
             ]
             await self.call("POST", "/api/orders", expect=201, json={"items": lines}, headers=customer.headers)

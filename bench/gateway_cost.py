@@ -227,8 +227,15 @@ def a_token() -> str:
     import jwt
 
     now = int(time.time())
-    claims = {"sub": "1", "email": "bench@example.com", "role": "customer", "iat": now, "exp": now + 3600,
-              "iss": "shop", "jti": uuid.uuid4().hex}
+    claims = {
+        "sub": "1",
+        "email": "bench@example.com",
+        "role": "customer",
+        "iat": now,
+        "exp": now + 3600,
+        "iss": "shop",
+        "jti": uuid.uuid4().hex,
+    }
     return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
 
 
@@ -269,7 +276,7 @@ def main(argv: list[str]) -> int:
     print(f"shop package: {list(shop.__path__)[0]}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="gateway-cost-") as tmp:
         log_path = args.log_file or Path(tmp) / "access.log"
-        log_stream = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed below
+        log_stream = open(log_path, "a", encoding="utf-8")
         configure_logging("WARNING", log_stream)
         shop_server = Server(shop_app(Path(tmp) / "data"))
         baseline_server = Server(baseline_app())

@@ -127,7 +127,10 @@ async def measure_dispatch(
     body = {"items": [{"product_id": product_id, "quantity": 1}]}
     run = uuid.uuid4().hex[:8]
     connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as session, StatusStream(session, base_url, customer) as stream:
+    async with (
+        aiohttp.ClientSession(connector=connector) as session,
+        StatusStream(session, base_url, customer) as stream,
+    ):
 
         async def place(n: int) -> None:
             headers = {**customer.headers, "Idempotency-Key": f"latency-{run}-{n}"}

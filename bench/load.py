@@ -90,9 +90,7 @@ async def run_wrk(
     argv.append(base_url + load.path)
     if load.script_args:
         argv += ["--", *load.script_args]
-    proc = await asyncio.create_subprocess_exec(
-        *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     try:
         out, err = await proc.communicate()
     finally:

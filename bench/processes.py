@@ -166,8 +166,12 @@ async def start_server(
     with log_path.open("ab") as log:
         started_at = time.perf_counter()
         proc = subprocess.Popen(
-            argv, cwd=cwd, env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            argv,
+            cwd=cwd,
+            env=dict(env) if env is not None else None,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     CHILDREN.add(proc)
     server = Server(name, proc, port, log_path, started_at)
@@ -188,7 +192,12 @@ async def start_shop(
     data_dir = work_dir / f"{name}-data"
     argv = [sys.executable, str(shop_dir / "run.py"), "--log-level", log_level]
     return await start_server(
-        name, argv, work_dir=work_dir, env=shop_env(data_dir, port, env), port=port, ready_path="/ready",
+        name,
+        argv,
+        work_dir=work_dir,
+        env=shop_env(data_dir, port, env),
+        port=port,
+        ready_path="/ready",
         cwd=shop_dir,
     )
 
@@ -212,7 +221,7 @@ async def _wait_ready(server: Server, path: str) -> float:
                 async with session.get(server.url + path) as response:
                     if response.status == 200:
                         return time.perf_counter() - server.started_at
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"{server.name} not ready on {server.url}{path}:\n{server.log_tail()}")

@@ -46,6 +46,7 @@ MEMORY_BUS_HIGH = "memory bus, no webhooks, high rate"
 WEBHOOKS = "memory bus, 2 webhooks"
 KAFKA = "Kafka (tansu), no webhooks"
 
+
 def _logged_vs_unlogged(results: dict[str, Any]) -> float | None:
     """The product read's rate with the access log on, as a share of its rate with it off."""
     logged, plain = _http(PRODUCT_LOGGED, "ratio")(results), _http(PRODUCT, "ratio")(results)
@@ -72,21 +73,33 @@ TARGETS = (
     Target("products", f"{PRODUCTS} ≥ 38% of baseline", _http(PRODUCTS, "ratio"), lambda v: v >= 0.38, "×"),
     Target("access_log", "product read, access log on ≥ 85% of off", _logged_vs_unlogged, lambda v: v >= 0.85, "×"),
     Target(
-        "dispatch", "order→Dispatched p99 ≤ 20 ms (memory bus, 100/s)",
-        _all_dispatched(MEMORY_BUS), lambda v: v <= 20, "ms",
+        "dispatch",
+        "order→Dispatched p99 ≤ 20 ms (memory bus, 100/s)",
+        _all_dispatched(MEMORY_BUS),
+        lambda v: v <= 20,
+        "ms",
     ),
     Target(
-        "dispatch_high", "order→Dispatched p99 ≤ 100 ms, none lost (memory bus, 500/s)",
-        _all_dispatched(MEMORY_BUS_HIGH), lambda v: v <= 100, "ms",
+        "dispatch_high",
+        "order→Dispatched p99 ≤ 100 ms, none lost (memory bus, 500/s)",
+        _all_dispatched(MEMORY_BUS_HIGH),
+        lambda v: v <= 100,
+        "ms",
     ),
     Target("kafka", "order→Dispatched p99 ≤ 60 ms (Kafka, 100/s)", _all_dispatched(KAFKA), lambda v: v <= 60, "ms"),
     Target(
-        "idle", "idle memory ≤ 60 MB",
-        lambda r: r["process"]["idle_rss_bytes"] / MB, lambda v: v <= 60, "MB",
+        "idle",
+        "idle memory ≤ 60 MB",
+        lambda r: r["process"]["idle_rss_bytes"] / MB,
+        lambda v: v <= 60,
+        "MB",
     ),
     Target(
-        "peak", "peak memory ≤ 160 MB",
-        lambda r: r["process"].get("peak_rss_bytes", 0) / MB or None, lambda v: v <= 160, "MB",
+        "peak",
+        "peak memory ≤ 160 MB",
+        lambda r: r["process"].get("peak_rss_bytes", 0) / MB or None,
+        lambda v: v <= 160,
+        "MB",
     ),
     Target("ready", "ready in ≤ 2 s", lambda r: r["process"]["ready_seconds"], lambda v: v <= 2.0, "s"),
 )
@@ -97,15 +110,22 @@ def check_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     for target in TARGETS:
         value = target.value(results)
         checked.append(
-            {"name": target.name, "target": target.text, "value": value, "met": None if value is None else target.met(value)}
+            {
+                "name": target.name,
+                "target": target.text,
+                "value": value,
+                "met": None if value is None else target.met(value),
+            }
         )
     return checked
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
     def line(cells: list[str]) -> str:
         return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
@@ -129,8 +149,12 @@ def render(results: dict[str, Any]) -> str:
         cpu = row.get("cpu_us_per_request")
         rows.append(
             [
-                row["name"], f"{row['rps']:.0f}", _ms(row["p50_ms"]), _ms(row["p99_ms"]),
-                str(sum(row["errors"].values())), "-" if cpu is None else f"{cpu:.0f}",
+                row["name"],
+                f"{row['rps']:.0f}",
+                _ms(row["p50_ms"]),
+                _ms(row["p99_ms"]),
+                str(sum(row["errors"].values())),
+                "-" if cpu is None else f"{cpu:.0f}",
                 "-" if ratio is None else f"{ratio:.0%}",
             ]
         )
@@ -152,9 +176,14 @@ def render(results: dict[str, Any]) -> str:
             [row["name"], "-", "failed", "-", "-", "-", "-", "-", "-"]
             if "error" in row
             else [
-                row["name"], f"{row['rate_per_second']:.0f}", f"{row['orders_created']}/{row['orders_sent']}",
-                f"{row['orders_dispatched']}/{row['orders_created']}", _ms(row["dispatched_p50_ms"]),
-                _ms(row["dispatched_p99_ms"]), _ms(row["dispatched_max_ms"]), _ms(row["post_p99_ms"]),
+                row["name"],
+                f"{row['rate_per_second']:.0f}",
+                f"{row['orders_created']}/{row['orders_sent']}",
+                f"{row['orders_dispatched']}/{row['orders_created']}",
+                _ms(row["dispatched_p50_ms"]),
+                _ms(row["dispatched_p99_ms"]),
+                _ms(row["dispatched_max_ms"]),
+                _ms(row["post_p99_ms"]),
                 str(row["post_errors"] + row["not_dispatched"]),
             ]
             for row in results["dispatch"]

@@ -21,21 +21,21 @@ import tempfile
 import time
 import tomllib
 import uuid
-from datetime import UTC, datetime
-from dataclasses import dataclass
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 # Run as a script (python bench/run.py): make the repository importable as it is for tests.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import report  # noqa: E402
-from bench.fixtures import PASSWORD, Customer, ShopClient  # noqa: E402
-from bench.latency import WebhookReceiver, measure_dispatch, wait_dispatched  # noqa: E402
-from bench.load import Load, LoadResult, WrkMissing, run_wrk, wrk_binary  # noqa: E402
-from bench.machine import describe, load_average  # noqa: E402
-from bench.processes import CHILDREN, REPO, Server, start_baseline, start_shop  # noqa: E402
+from bench import report
+from bench.fixtures import PASSWORD, Customer, ShopClient
+from bench.latency import WebhookReceiver, measure_dispatch, wait_dispatched
+from bench.load import Load, LoadResult, WrkMissing, run_wrk, wrk_binary
+from bench.machine import describe, load_average
+from bench.processes import CHILDREN, REPO, Server, start_baseline, start_shop
 
 IDLE_SETTLE_SECONDS = 2.0  # after /ready, before reading idle memory
 ORDER_PRODUCTS = [1, 2, 3, 4, 5]
@@ -62,7 +62,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--no-kafka", action="store_true", help="skip the Kafka (tansu) dispatch row")
     parser.add_argument("--output", type=Path, help="JSON file (default bench-results/bench-<time>.json)")
     parser.add_argument(
-        "--shop-dir", type=Path, default=REPO,
+        "--shop-dir",
+        type=Path,
+        default=REPO,
         help="run the shop from this checkout instead (e.g. `git archive` of an older commit, to compare)",
     )
     args = parser.parse_args(argv)
@@ -186,7 +188,7 @@ class Bench:
     async def optional(self, name: str, rows: list[dict[str, Any]], part: Callable[[], Awaitable[None]]) -> None:
         try:
             await part()
-        except Exception as exc:  # noqa: BLE001 - reported in the table and the JSON
+        except Exception as exc:
             logs = _keep_logs(self.work_dir, self.failed_logs)
             self.say(f"{name} failed: {exc!r}; logs kept in {logs}")
             rows.append({"name": name, "error": f"{type(exc).__name__}: {exc}"[:2000], "logs": str(logs)})
@@ -217,7 +219,9 @@ class Bench:
             await self.paired(report.ORDERS_LIST, shop, Load("/api/orders", headers=lister.auth))
             login_body = json.dumps({"email": login.email, "password": PASSWORD})
             await self.paired(
-                report.LOGIN, shop, Load("/api/auth/login", "post_json.lua", (login_body,)),
+                report.LOGIN,
+                shop,
+                Load("/api/auth/login", "post_json.lua", (login_body,)),
                 note="bounded by argon2id: one hash per login on a pool as wide as the machine",
             )
             order_body = json.dumps({"items": [{"product_id": 1, "quantity": 1}]})
@@ -230,7 +234,8 @@ class Bench:
             # More orders a second than the shop may be able to place: reported, not fatal.
             await shop.wait_idle()
             await self.optional(
-                report.MEMORY_BUS_HIGH, self.dispatch,
+                report.MEMORY_BUS_HIGH,
+                self.dispatch,
                 lambda: self.measure_dispatch(report.MEMORY_BUS_HIGH, shop, fast_watcher, rate=self.args.high_rate),
             )
             self.process["peak_rss_bytes"] = shop.memory()["peak_rss"]

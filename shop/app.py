@@ -7,45 +7,48 @@ import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Callable, Collection
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
+from shop.bus import Bus, create_bus
+from shop.bus.routes import BUS_KEY as BUS
+from shop.bus.routes import routes as bus_routes
 from shop.config import ShopConfig
 from shop.datalock import serving_context
+from shop.dispatcher import app as dispatcher_app
+from shop.dispatcher import routes as dispatcher_routes
+from shop.dispatcher.client import DISPATCHER
 from shop.gateway.access import add_response_headers
 from shop.gateway.cors import enable_cors, enable_cors_off_route
 from shop.gateway.middleware import gateway_middleware
-from shop.gateway.proxy import Forwarder
 from shop.gateway.paths import route_original_paths
-from shop.gateway.revocation import TokenRevocations, follow as follow_revocations
+from shop.gateway.proxy import Forwarder
+from shop.gateway.revocation import TokenRevocations
+from shop.gateway.revocation import follow as follow_revocations
+from shop.layout import Layout, plan_layout
 from shop.metrics import Metrics
-from shop.ops import METRICS, READINESS_CHECKS, READINESS_DETAILS, REGISTRY, routes as ops_routes
 from shop.openapi.routes import setup_docs
-from shop.registry import Registry
+from shop.ops import METRICS, READINESS_CHECKS, READINESS_DETAILS, REGISTRY
+from shop.ops import routes as ops_routes
+from shop.registry import Registry, ServiceKey
 from shop.secrets import persistent_secret
-from shop.status import install as install_status
-from shop.stuck import report_stuck_orders
 from shop.services import ServiceApps
 from shop.services.auth import app as auth_app
+from shop.services.auth import routes as auth_routes
 from shop.services.auth.client import AUTH
 from shop.services.customers import app as customers_app
-from shop.services.customers.client import CUSTOMERS
-from shop.services.products import app as products_app
-from shop.services.products.client import PRODUCTS
-from shop.bus import Bus, create_bus
-from shop.bus.routes import BUS_KEY as BUS, routes as bus_routes
-from shop.dispatcher import app as dispatcher_app, routes as dispatcher_routes
-from shop.dispatcher.client import DISPATCHER
-from shop.layout import Layout, plan_layout
-from shop.registry import ServiceKey
-from shop.services.orders import app as orders_app
-from shop.services.orders.client import ORDERS
-from shop.services.auth import routes as auth_routes
 from shop.services.customers import routes as customers_routes
+from shop.services.customers.client import CUSTOMERS
+from shop.services.orders import app as orders_app
 from shop.services.orders import routes as orders_routes
+from shop.services.orders.client import ORDERS
+from shop.services.products import app as products_app
 from shop.services.products import routes as products_routes
+from shop.services.products.client import PRODUCTS
+from shop.status import install as install_status
+from shop.stuck import report_stuck_orders
 from shop.web.routes import add_storefront
 
 CONFIG = web.AppKey("config", ShopConfig)

@@ -265,7 +265,9 @@ def load_config(path: Path | None = Path("config.toml")) -> ShopConfig:
     if unknown:
         raise ConfigError(
             "invalid configuration:\n"
-            + "\n".join(f"  {variable}: no such setting (SHOP_<SECTION>__<KEY>, two underscores)" for variable in unknown)
+            + "\n".join(
+                f"  {variable}: no such setting (SHOP_<SECTION>__<KEY>, two underscores)" for variable in unknown
+            )
         )
     try:
         settings = _Settings()
@@ -276,7 +278,7 @@ def load_config(path: Path | None = Path("config.toml")) -> ShopConfig:
         if not_json:
             raise ConfigError(
                 "invalid configuration:\n"
-                + "\n".join(f"  {key} (env {variable}): must be JSON, e.g. [\"a\", \"b\"]" for key, variable in not_json)
+                + "\n".join(f'  {key} (env {variable}): must be JSON, e.g. ["a", "b"]' for key, variable in not_json)
             ) from None
         raise ConfigError(f"invalid configuration: {exc}") from None
     return ShopConfig.model_validate(settings.model_dump())

@@ -109,7 +109,7 @@ class Database:
 
 
 class _Job(Generic[T]):
-    __slots__ = ("unit", "future", "result", "error")
+    __slots__ = ("error", "future", "result", "unit")
 
     def __init__(self, unit: Unit[T], future: asyncio.Future[T]) -> None:
         self.unit = unit
@@ -251,9 +251,7 @@ def _open_writer(path: Path, migrations: Sequence[Migration], synchronous: Synch
 def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
     current = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if current > len(migrations):
-        raise RuntimeError(
-            f"database schema version {current} is newer than this code knows ({len(migrations)})"
-        )
+        raise RuntimeError(f"database schema version {current} is newer than this code knows ({len(migrations)})")
     for version, script in enumerate(migrations[current:], start=current + 1):
         # executescript commits first, so the script and the version bump run in one
         # explicit transaction of their own.

@@ -51,9 +51,7 @@ class Conflict(ShopError):
 
 class OutOfStock(Conflict):
     def __init__(self, product_id: int, available: int, requested: int) -> None:
-        super().__init__(
-            f"Product {product_id} has {available} in stock; {requested} requested."
-        )
+        super().__init__(f"Product {product_id} has {available} in stock; {requested} requested.")
         self.product_id = product_id
 
 

@@ -30,13 +30,9 @@ def dumps(value: Any) -> bytes:
         return json.dumps(value, default=_default, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def json_response(
-    value: Any, *, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
+def json_response(value: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
         value = [item.model_dump(mode="json") for item in value]
-    return web.Response(
-        status=status, body=dumps(value), content_type="application/json", headers=headers
-    )
+    return web.Response(status=status, body=dumps(value), content_type="application/json", headers=headers)

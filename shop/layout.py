@@ -49,9 +49,7 @@ def plan_layout(cfg: ShopConfig, services: Collection[str] | None = None) -> Lay
     else:
         unknown = sorted(set(services) - set(PROCESS_ROLES))
         if unknown:
-            raise ConfigError(
-                f"--services: unknown service {', '.join(unknown)}; known: {', '.join(PROCESS_ROLES)}"
-            )
+            raise ConfigError(f"--services: unknown service {', '.join(unknown)}; known: {', '.join(PROCESS_ROLES)}")
         local = frozenset(name for name in enabled if name in services)
         gateway = GATEWAY in services
     remote = {name: remote.url for name, remote in cfg.services.items() if name not in local}

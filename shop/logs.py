@@ -14,8 +14,8 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
 from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 import orjson
 from aiohttp.http_exceptions import HttpProcessingError

@@ -89,9 +89,7 @@ class Metrics:
         for (method, route), latency in self._latency.items():
             cumulative = list(itertools.accumulate(latency.buckets))
             duration.add_metric([method, route], list(zip(_BUCKET_LABELS, cumulative)), latency.total)
-            duration.samples.append(
-                Sample(f"{DURATION}_created", {"method": method, "route": route}, latency.created)
-            )
+            duration.samples.append(Sample(f"{DURATION}_created", {"method": method, "route": route}, latency.created))
         yield duration
         for name, (help_text, _) in self._gauges.items():
             if name in self._gauge_values:

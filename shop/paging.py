@@ -53,9 +53,7 @@ def _int_param(request: web.Request, name: str, default: int) -> int:
         return default
     # ASCII digits only: int() would also take "١٢", "5_0" and " 3".
     if not _INTEGER.fullmatch(raw):
-        raise ValidationFailed(
-            f"{name} must be a whole number.", [FieldError(("query", name), "must be an integer")]
-        )
+        raise ValidationFailed(f"{name} must be a whole number.", [FieldError(("query", name), "must be an integer")])
     value = int(raw)
     if abs(value) > MAX_ID:  # SQLite cannot bind it: an OverflowError, so a 500
         raise ValidationFailed(f"{name} is too large.", [FieldError(("query", name), "is too large")])

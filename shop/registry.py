@@ -166,7 +166,7 @@ class RemoteEndpoint:
                 timeout=aiohttp.ClientTimeout(total=2),
             ) as response:
                 return response.status == 200
-        except (aiohttp.ClientError, asyncio.TimeoutError, errors.ServiceUnavailable):
+        except (TimeoutError, aiohttp.ClientError, errors.ServiceUnavailable):
             return False
 
     async def ensure_available(self) -> None:
@@ -204,7 +204,7 @@ class RemoteEndpoint:
                 ) as response:
                     body = await response.json(content_type=None) if response.status != 204 else None
                     status = response.status
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 if attempt < attempts:
                     continue
                 raise errors.UpstreamTimeout(f"The {self.name} service did not answer in time.") from None

@@ -153,8 +153,11 @@ def render(status: dict[str, Any]) -> str:
         "databases:",
         *(f"  {d['name']:<11} {d['bytes'] / 1e6:8.2f} MB  schema {d['schema_version']}" for d in status["databases"]),
     ]
-    for key, label in (("outbox_backlog", "outbox backlog"), ("parked_events", "parked events"),
-                       ("failed_deliveries", "failed deliveries")):
+    for key, label in (
+        ("outbox_backlog", "outbox backlog"),
+        ("parked_events", "parked events"),
+        ("failed_deliveries", "failed deliveries"),
+    ):
         value = status[key]
         lines.append(f"{label}: {'not in this process' if value is None else value}")
     stuck = status["stuck_orders"]

@@ -19,9 +19,7 @@ def _email(value: str) -> str:
 
 
 # Deliberately a shape check, not deliverability: local and test domains must work.
-Email = Annotated[
-    str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(_email)
-]
+Email = Annotated[str, Field(max_length=320, json_schema_extra={"format": "email"}), AfterValidator(_email)]
 
 
 def _whole_number(value: Any) -> Any:

@@ -31,7 +31,12 @@ def make_config(data_dir: Path, **sections: dict[str, Any]) -> ShopConfig:
     cheapest password hashing."""
     base: dict[str, dict[str, Any]] = {
         "data": {"dir": str(data_dir)},
-        "auth": {"jwt_secret": JWT_SECRET, "admin_email": ADMIN_EMAIL, "admin_password": ADMIN_PASSWORD, **CHEAP_ARGON2},
+        "auth": {
+            "jwt_secret": JWT_SECRET,
+            "admin_email": ADMIN_EMAIL,
+            "admin_password": ADMIN_PASSWORD,
+            **CHEAP_ARGON2,
+        },
         "gateway": {"rate_limit_per_second": 10_000, "rate_limit_burst": 10_000, "auth_rate_limit_per_minute": 10_000},
         "dispatcher": {"retry_base_seconds": 0.01},
         "internal": {"service_token": "test-service-token-" + "y" * 30},

@@ -88,10 +88,24 @@ def schemathesis_command(url: str, token: str | None, report_dir: Path, extra: l
     config.parent.mkdir(parents=True, exist_ok=True)
     config.write_text(ADJUSTED_EXPECTATIONS)
     command = [
-        str(Path(sys.executable).with_name("st")), "--config-file", str(config),
-        "run", f"{url}/api/openapi.json", "--url", url,
-        "--checks", CHECKS, "--phases", PHASES, "--request-timeout", str(REQUEST_TIMEOUT_SECONDS),
-        "--no-color", "--report", "junit", "--report-dir", str(report_dir),
+        str(Path(sys.executable).with_name("st")),
+        "--config-file",
+        str(config),
+        "run",
+        f"{url}/api/openapi.json",
+        "--url",
+        url,
+        "--checks",
+        CHECKS,
+        "--phases",
+        PHASES,
+        "--request-timeout",
+        str(REQUEST_TIMEOUT_SECONDS),
+        "--no-color",
+        "--report",
+        "junit",
+        "--report-dir",
+        str(report_dir),
     ]
     if EXCLUDED_CHECKS:
         command += ["--exclude-checks", ",".join(EXCLUDED_CHECKS)]
@@ -107,7 +121,9 @@ async def fuzz_as(identity: str, work: Path, report_dir: Path, extra: list[str])
         process = await asyncio.create_subprocess_exec(
             *schemathesis_command(shop.url, token, report_dir / identity, extra),
             # Its example database and crash cache go with the reports, not into the repository.
-            cwd=report_dir / identity, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            cwd=report_dir / identity,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
         )
         output, _ = await process.communicate()
         exit_code = await process.wait()

@@ -90,10 +90,14 @@ class TansuBroker:
             with self.log_path.open("ab") as log:
                 self._process = subprocess.Popen(
                     [
-                        str(self.binary), "broker",
-                        "--listener-url", url,
-                        "--advertised-listener-url", url,
-                        "--storage-engine", "memory://tansu/",
+                        str(self.binary),
+                        "broker",
+                        "--listener-url",
+                        url,
+                        "--advertised-listener-url",
+                        url,
+                        "--storage-engine",
+                        "memory://tansu/",
                     ],
                     stdin=subprocess.DEVNULL,
                     stdout=log,

@@ -71,7 +71,7 @@ class ShopProcess:
             self.process.terminate()
             try:
                 await asyncio.wait_for(self.process.wait(), 15)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 await self.kill()
 
 
@@ -89,8 +89,13 @@ async def start_shop(
     log_path = data_dir.parent / f"{log_name}-{port}.log"
     log_file = log_path.open("ab")
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(REPO / "run.py"), *args,
-        cwd=REPO, env=shop_env(data_dir, port, env), stdout=log_file, stderr=log_file,
+        sys.executable,
+        str(REPO / "run.py"),
+        *args,
+        cwd=REPO,
+        env=shop_env(data_dir, port, env),
+        stdout=log_file,
+        stderr=log_file,
     )
     log_file.close()
     shop = ShopProcess(process, port, log_path)

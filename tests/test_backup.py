@@ -42,7 +42,9 @@ def without_progress(order: dict[str, Any]) -> dict[str, Any]:
     # Status moves on after the backup (the dispatcher); what was ordered must not. Image
     # URLs are absolute on the origin called, and the restored shop listens on another port.
     kept = {key: value for key, value in order.items() if key not in ("status", "updated_at", "updated_by")}
-    kept["items"] = [{**line, "image": urlsplit(line["image"]).path if line.get("image") else None} for line in order["items"]]
+    kept["items"] = [
+        {**line, "image": urlsplit(line["image"]).path if line.get("image") else None} for line in order["items"]
+    ]
     return kept
 
 
@@ -95,7 +97,9 @@ async def test_a_backup_under_load_restores_whole_orders_stock_and_customers(mak
             taken[line["product_id"]] += line["quantity"]
     assert await stock(restored) == {pid: STOCK - taken[pid] for pid in PRODUCT_IDS}
 
-    assert await all_pages(restored, "/api/customers", admin) == await all_pages(live_again, "/api/customers", live_admin)
+    assert await all_pages(restored, "/api/customers", admin) == await all_pages(
+        live_again, "/api/customers", live_admin
+    )
     for user in customers:  # passwords and the signing secret came back too
         again = await restored.login(user.email, user.password)
         assert (await restored.client.get("/api/customers/me", headers=user.headers)).status == 200

@@ -90,7 +90,9 @@ async def test_a_parked_event_survives_a_restart_and_replays_once_the_consumer_r
     cfg = make_config(tmp_path / "data", bus=bus_section)
     async with running_shop(cfg) as api:
         user = await api.register()
-        response = await api.client.post("/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]}, headers=user.headers)
+        response = await api.client.post(
+            "/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]}, headers=user.headers
+        )
         order = await response.json()
         [parked] = await eventually(lambda: parked_list(api), "the order's event parked")
 
@@ -148,7 +150,9 @@ async def test_the_gateway_of_a_split_deployment_shows_and_replays_the_dispatche
         gateway_cfg = gateway_cfg.with_changes(services=urls)
         async with running_shop(gateway_cfg, ["gateway"]) as api:
             user = await api.register()
-            await api.client.post("/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]}, headers=user.headers)
+            await api.client.post(
+                "/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]}, headers=user.headers
+            )
             [parked] = await eventually(lambda: parked_list(api), "the dispatcher's parked event, through the gateway")
             warehouse.failing = False
             admin = await api.admin()

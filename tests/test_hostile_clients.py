@@ -83,8 +83,16 @@ async def raw_request(port: int, head: bytes, body: bytes = b"") -> tuple[int, s
 
 
 READ_HEADERS = (
-    "Authorization", "Idempotency-Key", "Last-Event-ID", "X-Request-ID", "X-Forwarded-For",
-    "X-Service-Token", "Origin", "If-None-Match", "Content-Type", "Accept",
+    "Authorization",
+    "Idempotency-Key",
+    "Last-Event-ID",
+    "X-Request-ID",
+    "X-Forwarded-For",
+    "X-Service-Token",
+    "Origin",
+    "If-None-Match",
+    "Content-Type",
+    "Accept",
 )
 
 

@@ -122,7 +122,11 @@ def test_run_py_names_the_missing_url_and_exits_2(tmp_path: Path) -> None:
     }
     result = subprocess.run(
         [sys.executable, "run.py", "--services", "orders,dispatcher"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 2, result.stderr
     assert "[services.products] url is missing (env SHOP_SERVICES__PRODUCTS__URL)" in result.stderr

@@ -42,7 +42,6 @@ def test_the_redaction_filter_is_installed_once() -> None:
     assert len([f for f in server.filters if type(f).__name__ == "RedactMalformedRequests"]) == 1
 
 
-
 def lines_logger() -> tuple[logging.Logger, io.StringIO]:
     """A logger of its own writing JSON lines to a string, and nowhere else, as in a
     deployment. Made in the test itself: pytest adds its capture to every non-propagating
@@ -131,7 +130,7 @@ async def test_direct_lines_go_out_together_soon_in_order_with_other_lines(tmp_p
     # sys.stderr is line-buffered: a file with a UTF-8 byte buffer stands in for it here.
     path = tmp_path / "shop.log"
     logger = logging.getLogger(f"shop.test.lines.{next(_names)}")
-    stream = open(path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 - closed below
+    stream = open(path, "w", encoding="utf-8", buffering=1)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     logger.addHandler(handler)

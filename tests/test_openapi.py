@@ -21,8 +21,8 @@ from shop.openapi import Content, Param, operation
 from shop.openapi.describe import described
 from shop.openapi.document import app_routes, build_document, public_routes
 from shop.services.auth.models import LoginRequest, RegisterRequest
-from shop.services.orders.models import OrderCreate
 from shop.services.customers.models import CustomerCreate, CustomerUpdate
+from shop.services.orders.models import OrderCreate
 from shop.services.products.models import ProductCreate, ProductUpdate
 from tests.assertions import problem
 from tests.conftest import Api

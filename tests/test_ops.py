@@ -71,8 +71,13 @@ def admin_token_without_customers() -> str:
     # With customers down no admin account exists yet; a token with the admin role stands in.
     now = int(time.time())
     claims = {
-        "sub": "1", "email": "admin@example.com", "role": "admin",
-        "iat": now, "exp": now + 60, "iss": "shop", "jti": uuid.uuid4().hex,
+        "sub": "1",
+        "email": "admin@example.com",
+        "role": "admin",
+        "iat": now,
+        "exp": now + 60,
+        "iss": "shop",
+        "jti": uuid.uuid4().hex,
     }
     return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
 
@@ -107,4 +112,4 @@ async def test_metrics_count_every_request_by_route_and_status(api: Api) -> None
     ]
     assert buckets == sorted(buckets) and len(buckets) == 13  # cumulative, twelve bounds and +Inf
     assert 0 < float(samples[f"shop_http_request_duration_seconds_sum{{{route}}}"]) < 30
-    assert f"shop_http_requests_created{{{route},status=\"200\"}}" in samples
+    assert f'shop_http_requests_created{{{route},status="200"}}' in samples

@@ -66,7 +66,9 @@ async def test_published_outbox_rows_are_pruned_and_unpublished_ones_kept(make_a
     sql(orders_db, "UPDATE outbox SET published_at = ? WHERE id = 1", (utc_now(7200),))  # acknowledged long ago
     sql(orders_db, "UPDATE outbox SET created_at = ? WHERE id = 2", (utc_now(7200),))  # old, still unpublished
     sql(orders_db, "UPDATE outbox SET published_at = ? WHERE id = 3", (utc_now(),))  # acknowledged just now
-    await eventually(lambda: holds(not sql(orders_db, "SELECT id FROM outbox WHERE id = 1")), "the old published row pruned")
+    await eventually(
+        lambda: holds(not sql(orders_db, "SELECT id FROM outbox WHERE id = 1")), "the old published row pruned"
+    )
     assert sql(orders_db, "SELECT id, published_at IS NULL FROM outbox ORDER BY id") == [(2, 1), (3, 0)]
 
 
@@ -90,7 +92,9 @@ async def test_handled_events_and_finished_deliveries_are_pruned_failed_ones_kep
     await eventually(lambda: holds(count(dispatcher_db, "dispatches WHERE state = 'done'") == 1), "dispatched")
     target.status = 503
     _, failing = await place(api, user, ORDER)
-    await eventually(lambda: holds(count(dispatcher_db, "deliveries WHERE status = 'failed'") == 1), "a failed delivery")
+    await eventually(
+        lambda: holds(count(dispatcher_db, "deliveries WHERE status = 'failed'") == 1), "a failed delivery"
+    )
 
     long_ago, long_ago_ts = utc_now(7200), sql(dispatcher_db, "SELECT unixepoch('now') - 7200")[0][0]
     sql(dispatcher_db, "UPDATE handled_events SET handled_at = ?", (long_ago,))
@@ -99,7 +103,9 @@ async def test_handled_events_and_finished_deliveries_are_pruned_failed_ones_kep
 
     await eventually(lambda: holds(count(dispatcher_db, "handled_events") == 0), "handled events pruned")
     await eventually(lambda: holds(count(dispatcher_db, "dispatches WHERE state = 'done'") == 0), "dispatches pruned")
-    await eventually(lambda: holds(count(dispatcher_db, "deliveries WHERE status = 'delivered'") == 0), "deliveries pruned")
+    await eventually(
+        lambda: holds(count(dispatcher_db, "deliveries WHERE status = 'delivered'") == 0), "deliveries pruned"
+    )
     # The failed delivery stays for an admin to retry, and its order still waits for it.
     assert sql(dispatcher_db, "SELECT order_id, status FROM deliveries") == [(failing["id"], "failed")]
     assert sql(dispatcher_db, "SELECT order_id, state FROM dispatches") == [(failing["id"], "waiting")]

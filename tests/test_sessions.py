@@ -32,7 +32,9 @@ async def test_changing_a_password_ends_every_earlier_session(api: Api) -> None:
     assert response.status == 204, await response.text()
     await refused_everywhere(api, ann)
     await refused_everywhere(api, elsewhere)
-    await problem(await api.client.post("/api/auth/login", json={"email": ann.email, "password": "first-password"}), 401)
+    await problem(
+        await api.client.post("/api/auth/login", json={"email": ann.email, "password": "first-password"}), 401
+    )
     again = await api.login(ann.email, "second-password")
     assert (await api.client.get("/api/orders", headers=again.headers)).status == 200
 

@@ -58,8 +58,11 @@ class SplitShop:
     async def restart(self, process: str) -> None:
         old = self.processes[process]
         self.processes[process] = await start_shop(
-            self.data[process], port=old.port, env=self.env[process],
-            args=("--services", PROCESSES[process]), log_name=process,
+            self.data[process],
+            port=old.port,
+            env=self.env[process],
+            args=("--services", PROCESSES[process]),
+            log_name=process,
         )
 
 
@@ -72,9 +75,12 @@ def environments(ports: Mapping[str, int], bus: Mapping[str, Any], warehouse: st
     return {
         "auth": {},
         "products": {},
-        "orders": {**kafka, "SHOP_SERVICES__PRODUCTS__URL": urls["SHOP_SERVICES__PRODUCTS__URL"],
-                   "SHOP_SERVICES__CUSTOMERS__URL": urls["SHOP_SERVICES__CUSTOMERS__URL"],
-                   "SHOP_DISPATCHER__WEBHOOKS": json.dumps([warehouse])},
+        "orders": {
+            **kafka,
+            "SHOP_SERVICES__PRODUCTS__URL": urls["SHOP_SERVICES__PRODUCTS__URL"],
+            "SHOP_SERVICES__CUSTOMERS__URL": urls["SHOP_SERVICES__CUSTOMERS__URL"],
+            "SHOP_DISPATCHER__WEBHOOKS": json.dumps([warehouse]),
+        },
         # Products' url is the gateway's only way to it: once it is killed, nothing else answers.
         "gateway": urls,
     }
@@ -119,9 +125,10 @@ async def json_of(response: aiohttp.ClientResponse, status: int = 200) -> Any:
 
 
 async def test_split_deployment_end_to_end(kafka_bootstrap: str, tmp_path: Path, warehouse: WebhookTarget) -> None:
-    async with split_shop(tmp_path, bus_settings(kafka_bootstrap), warehouse.url) as shop, aiohttp.ClientSession(
-        shop.url("gateway"), timeout=REQUEST_DEADLINE
-    ) as http:
+    async with (
+        split_shop(tmp_path, bus_settings(kafka_bootstrap), warehouse.url) as shop,
+        aiohttp.ClientSession(shop.url("gateway"), timeout=REQUEST_DEADLINE) as http,
+    ):
         async with http.post(
             "/api/auth/register", json={"name": "Split", "email": "split@example.com", "password": "password-123"}
         ) as response:
@@ -135,7 +142,8 @@ async def test_split_deployment_end_to_end(kafka_bootstrap: str, tmp_path: Path,
         ) as events:
             assert events.status == 200 and events.content_type == "text/event-stream"
             async with http.post(
-                "/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]},
+                "/api/orders",
+                json={"items": [{"product_id": 1, "quantity": 1}]},
                 headers={**customer, "X-Request-ID": "split-order-1"},
             ) as response:
                 order = await json_of(response, 201)

@@ -46,8 +46,13 @@ async def test_run_py_status_prints_a_running_shops_state(tmp_path: Path) -> Non
     try:
         env = shop_env(tmp_path / "data", shop.port)
         result = await asyncio.to_thread(
-            subprocess.run, [sys.executable, "run.py", "status"], cwd=REPO, env=env,
-            capture_output=True, text=True, timeout=120,
+            subprocess.run,
+            [sys.executable, "run.py", "status"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     finally:
         await shop.stop()

@@ -97,7 +97,9 @@ async def test_an_order_whose_target_keeps_failing_is_reported_stuck_with_the_re
     target.status = 200
     deliveries = await api.client.get("/api/dispatcher/deliveries", headers=admin.headers)
     [delivery] = await deliveries.json()
-    assert (await api.client.post(f"/api/dispatcher/deliveries/{delivery['id']}/retry", headers=admin.headers)).status == 202
+    assert (
+        await api.client.post(f"/api/dispatcher/deliveries/{delivery['id']}/retry", headers=admin.headers)
+    ).status == 202
     await eventually(lambda: _empty(stuck), "the order no longer stuck")
     assert "stuck_orders" not in (await (await api.client.get("/ready")).json())["details"]
 

@@ -32,7 +32,9 @@ async def holds(value: bool) -> bool:
     return value
 
 
-async def read_sse(response: ClientResponse, until: Callable[[list[dict[str, Any]]], bool], timeout: float = DEADLINE_SECONDS) -> list[dict[str, Any]]:
+async def read_sse(
+    response: ClientResponse, until: Callable[[list[dict[str, Any]]], bool], timeout: float = DEADLINE_SECONDS
+) -> list[dict[str, Any]]:
     """Parse a text/event-stream into [{event, id, data}] until `until(events)` holds."""
     events: list[dict[str, Any]] = []
     current: dict[str, Any] = {}

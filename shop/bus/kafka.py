@@ -233,8 +233,12 @@ class KafkaBus:
             except (BusUnavailable, *_UNREACHABLE) as exc:
                 log.warning(
                     "consumer lost the broker; starting again",
-                    extra={"topic": subscription.topic, "group": subscription.group, "error": describe(exc),
-                           "retry_in_s": backoff},
+                    extra={
+                        "topic": subscription.topic,
+                        "group": subscription.group,
+                        "error": describe(exc),
+                        "retry_in_s": backoff,
+                    },
                 )
             except Exception:
                 log.exception(
@@ -270,8 +274,13 @@ class KafkaBus:
             # A value no handler can read would block the partition forever: skip it, loudly.
             log.error(
                 "unreadable event skipped",
-                extra={"topic": record.topic, "partition": record.partition, "offset": record.offset,
-                       "group": subscription.group, "error": str(exc)},
+                extra={
+                    "topic": record.topic,
+                    "partition": record.partition,
+                    "offset": record.offset,
+                    "group": subscription.group,
+                    "error": str(exc),
+                },
             )
             return
         await self._deliverer.deliver(subscription, envelope)

@@ -14,8 +14,8 @@ from typing import Literal
 
 from shop.bus import BusUnavailable, Handler, ParkedEvent
 from shop.bus.delivery import Deliverer, Subscription, describe
-from shop.bus.parking import DeadLetters, Parking
 from shop.bus.envelope import Envelope
+from shop.bus.parking import DeadLetters, Parking
 from shop.config import BusConfig
 
 log = logging.getLogger("shop.bus")

@@ -114,8 +114,15 @@ class StoredDeadLetters:
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (consumer_group, event_id) DO UPDATE SET"
             " error = excluded.error, attempts = parked_events.attempts + excluded.attempts,"
             " parked_at = excluded.parked_at",
-            (event.topic, event.group, event.envelope.event_id, event.envelope.to_json(), event.error,
-             event.attempts, event.parked_at),
+            (
+                event.topic,
+                event.group,
+                event.envelope.event_id,
+                event.envelope.to_json(),
+                event.error,
+                event.attempts,
+                event.parked_at,
+            ),
         )
 
     async def list(self) -> list[ParkedEvent]:

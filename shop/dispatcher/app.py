@@ -9,7 +9,8 @@ from shop.bus.envelope import Envelope
 from shop.bus.parking import StoredDeadLetters
 from shop.config import ShopConfig
 from shop.db import Database, Slot
-from shop.dispatcher.client import DISPATCHER as DISPATCHER_SERVICE, LocalDispatcherClient
+from shop.dispatcher.client import DISPATCHER as DISPATCHER_SERVICE
+from shop.dispatcher.client import LocalDispatcherClient
 from shop.dispatcher.routes import DISPATCHER, internal_routes, routes
 from shop.dispatcher.store import MIGRATIONS, DispatchStore
 from shop.dispatcher.worker import Dispatcher
@@ -51,10 +52,17 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(lifecycle)
     keep = cfg.retention
-    app.cleanup_ctx.append(pruning_context(keep, lambda: [
-        PruneStep("handled_events", keep.handled_events_seconds, dispatchers.get().store.prune_handled_events),
-        PruneStep("finished_deliveries", keep.finished_deliveries_seconds, dispatchers.get().store.prune_finished),
-    ]))
+    app.cleanup_ctx.append(
+        pruning_context(
+            keep,
+            lambda: [
+                PruneStep("handled_events", keep.handled_events_seconds, dispatchers.get().store.prune_handled_events),
+                PruneStep(
+                    "finished_deliveries", keep.finished_deliveries_seconds, dispatchers.get().store.prune_finished
+                ),
+            ],
+        )
+    )
     internal = internal_app(registry.service_token, internal_routes)
     internal[DISPATCHER] = dispatchers
     registry.register_local(DISPATCHER_SERVICE, LocalDispatcherClient(dispatchers), dispatchers.ping)

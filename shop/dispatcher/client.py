@@ -49,7 +49,9 @@ class RemoteDispatcherClient:
         await self._endpoint.call("POST", NOTIFICATIONS_PATH, json=json.loads(envelope.to_json()))
 
     async def report(self, order_id: int) -> DispatchReport:
-        return DispatchReport.model_validate(await self._endpoint.call("GET", f"/internal/dispatcher/orders/{order_id}"))
+        return DispatchReport.model_validate(
+            await self._endpoint.call("GET", f"/internal/dispatcher/orders/{order_id}")
+        )
 
 
 DISPATCHER = ServiceKey[DispatcherClient]("dispatcher", RemoteDispatcherClient)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from datetime import datetime
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel
@@ -177,8 +177,18 @@ class DispatchStore:
                 " status, attempt_budget, next_attempt_at, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
                 [
-                    (delivery_key(envelope.event_id, target), envelope.event_id, envelope.type, order_id,
-                     target, body, attempt_budget, now_ts, now, now)
+                    (
+                        delivery_key(envelope.event_id, target),
+                        envelope.event_id,
+                        envelope.type,
+                        order_id,
+                        target,
+                        body,
+                        attempt_budget,
+                        now_ts,
+                        now,
+                        now,
+                    )
                     for target in targets
                 ],
             )
@@ -201,8 +211,17 @@ class DispatchStore:
                 " status, attempt_budget, next_attempt_at, created_at, updated_at)"
                 " VALUES (?, ?, ?, NULL, ?, ?, 'pending', ?, ?, ?, ?)",
                 [
-                    (delivery_key(envelope.event_id, target), envelope.event_id, envelope.type, target, body,
-                     attempt_budget, now_ts, now, now)
+                    (
+                        delivery_key(envelope.event_id, target),
+                        envelope.event_id,
+                        envelope.type,
+                        target,
+                        body,
+                        attempt_budget,
+                        now_ts,
+                        now,
+                        now,
+                    )
                     for target in targets
                 ],
             )
@@ -331,10 +350,13 @@ class DispatchStore:
         def unit(conn: sqlite3.Connection) -> int:
             # deliveries_due (status, next_attempt_at): a delivered row's next_attempt_at is
             # when its last attempt was due, so this is its age without a scan.
-            finished = [row[0] for row in conn.execute(
-                "SELECT id FROM deliveries WHERE status = 'delivered' AND next_attempt_at < ? LIMIT ?",
-                (cutoff, limit),
-            )]
+            finished = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT id FROM deliveries WHERE status = 'delivered' AND next_attempt_at < ? LIMIT ?",
+                    (cutoff, limit),
+                )
+            ]
             marks = placeholders(finished)
             conn.execute(f"DELETE FROM delivery_attempts WHERE delivery_id IN ({marks})", finished)
             deliveries = conn.execute(f"DELETE FROM deliveries WHERE id IN ({marks})", finished).rowcount

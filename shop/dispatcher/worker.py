@@ -151,7 +151,7 @@ class Dispatcher:
             async with self._session.post(delivery.target, data=delivery.body, headers=headers) as response:
                 status_code = response.status
                 ok, error = 200 <= response.status < 300, f"HTTP {response.status}"
-        except asyncio.TimeoutError:
+        except TimeoutError:
             ok, error = False, "timed out"
         except aiohttp.ClientError as exc:
             ok, error = False, f"{type(exc).__name__}: {exc}"
@@ -163,7 +163,12 @@ class Dispatcher:
         await self.store.attempt_failed(delivery.id, error, retry_in, status_code, duration_ms)
         log.warning(
             "webhook delivery failed",
-            extra={"delivery_id": delivery.id, "target": delivery.target, "attempt": delivery.attempts + 1, "error": error},
+            extra={
+                "delivery_id": delivery.id,
+                "target": delivery.target,
+                "attempt": delivery.attempts + 1,
+                "error": error,
+            },
         )
 
     # -- marking orders ---------------------------------------------------------------------

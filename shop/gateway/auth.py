@@ -45,9 +45,7 @@ VERIFIED_TOKENS = 10_000  # tokens remembered as verified; well under 1 KB each
 def reads_token(request: web.Request) -> bool:
     """Whether the request's token, if it sent one, is to be verified."""
     return not (
-        request.method == "OPTIONS"
-        or routed_path(request) in PUBLIC_PATHS
-        or request.path.startswith(INTERNAL_PREFIX)
+        request.method == "OPTIONS" or routed_path(request) in PUBLIC_PATHS or request.path.startswith(INTERNAL_PREFIX)
     )
 
 
@@ -96,7 +94,9 @@ class TokenCheck:
         self._remember = remember
         self._revocations = revocations
 
-    async def around(self, request: web.Request, then: Handler, anonymous_if_unusable: bool = False) -> web.StreamResponse:
+    async def around(
+        self, request: web.Request, then: Handler, anonymous_if_unusable: bool = False
+    ) -> web.StreamResponse:
         """Verify the token (aiohttp-jwt raises HTTPUnauthorized for a bad one), set the
         caller from its claims, then `then`. With `anonymous_if_unusable`, a token refused
         before `then` began is ignored and `then` runs without a caller."""

@@ -50,9 +50,7 @@ def _reject_constant(name: str) -> Any:
 
 
 def validation_failed(exc: ValidationError) -> ValidationFailed:
-    field_errors = [
-        FieldError(loc=tuple(e["loc"]), msg=_message(e)) for e in exc.errors(include_url=False)
-    ]
+    field_errors = [FieldError(loc=tuple(e["loc"]), msg=_message(e)) for e in exc.errors(include_url=False)]
     return ValidationFailed("The request body failed validation.", field_errors)
 
 

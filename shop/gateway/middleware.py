@@ -25,8 +25,8 @@ from shop.config import ShopConfig
 from shop.gateway.access import AccessLog, incoming_or_new_request_id
 from shop.gateway.auth import TokenCheck, anyone_may_call, reads_token
 from shop.gateway.bodies import check_body
-from shop.gateway.cors import off_route_preflight
 from shop.gateway.context import CALLER, REQUEST_ID
+from shop.gateway.cors import off_route_preflight
 from shop.gateway.errors import error_response
 from shop.gateway.forwarded import vouched_client
 from shop.gateway.headers import check_header_encoding

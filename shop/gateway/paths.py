@@ -57,8 +57,7 @@ def routed_path(request: web.Request) -> str:
 
 @operation(
     "Not re-created: the original system's /api/token",
-    description="It handed a token to anyone without credentials. Always 404; "
-    "get a token with `POST /api/auth/login`.",
+    description="It handed a token to anyone without credentials. Always 404; get a token with `POST /api/auth/login`.",
     deprecated=True,
     responses={},
     errors={404: "Always: use POST /api/auth/login."},

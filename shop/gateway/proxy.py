@@ -32,7 +32,7 @@ from shop.errors import BadGateway, NotFound, PayloadTooLarge, ServiceUnavailabl
 from shop.gateway.context import request_id
 from shop.gateway.cors import enable_cors
 from shop.gateway.forwarded import FORWARDED_FOR_HEADER, client_address
-from shop.registry import SERVICE_TOKEN_HEADER, RemoteEndpoint, Registry
+from shop.registry import SERVICE_TOKEN_HEADER, Registry, RemoteEndpoint
 
 log = logging.getLogger("shop.proxy")
 
@@ -51,8 +51,18 @@ PASSED_REQUEST_HEADERS = (
 _DROPPED_RESPONSE_HEADERS = frozenset(
     h.lower()
     for h in (
-        "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Connection", "TE", "Trailer",
-        "Transfer-Encoding", "Upgrade", "Content-Length", "Date", "Server", "X-Request-ID",
+        "Connection",
+        "Keep-Alive",
+        "Proxy-Authenticate",
+        "Proxy-Connection",
+        "TE",
+        "Trailer",
+        "Transfer-Encoding",
+        "Upgrade",
+        "Content-Length",
+        "Date",
+        "Server",
+        "X-Request-ID",
     )
 )
 _DROPPED_RESPONSE_PREFIXES = ("access-control-", "ratelimit-")

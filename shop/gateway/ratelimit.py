@@ -97,7 +97,6 @@ class RateLimiter:
         if not decision.allowed:
             raise TooManyRequests(f"Too many requests; try again in {decision.retry_after} s.", decision.retry_after)
 
-
     def counted(self, request: web.Request) -> bool:
         """Whether `check` already counted this request."""
         return _DECISION in request

@@ -184,7 +184,9 @@ def build_document(app: web.Application) -> dict[str, Any]:
         paths.setdefault(item.route.path, {})[item.route.method.lower()] = builder.operation(item)
     tags = sorted({tag for item in planned for tag in item.tags})
     uses_service_token = any(item.operation and item.operation.auth == "service" for item in planned)
-    schemes = {name: scheme for name, scheme in SECURITY_SCHEMES.items() if name != "serviceToken" or uses_service_token}
+    schemes = {
+        name: scheme for name, scheme in SECURITY_SCHEMES.items() if name != "serviceToken" or uses_service_token
+    }
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": "Shop API", "version": _version(), "description": DESCRIPTION},
@@ -442,7 +444,9 @@ def _shared_headers() -> dict[str, Any]:
         "X-Request-ID": header("The request's id: the client's own if it sent a sane one.", {"type": "string"}),
         "X-Total-Count": header("How many items the whole list has.", {"type": "integer", "minimum": 0}),
         "Link": header('RFC 8288 links to the rel="next" and rel="prev" pages, where they exist.', {"type": "string"}),
-        "WWW-Authenticate": header('Bearer, or Bearer error="invalid_token" when a token was sent.', {"type": "string"}),
+        "WWW-Authenticate": header(
+            'Bearer, or Bearer error="invalid_token" when a token was sent.', {"type": "string"}
+        ),
         "Retry-After": header("Seconds to wait before trying again.", {"type": "integer", "minimum": 1}),
     }
 

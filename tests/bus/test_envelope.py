@@ -62,8 +62,18 @@ GOOD = {"event_id": "e1", "type": "order.created", "occurred_at": "2024-05-01T10
         json.dumps({**GOOD, "occurred_at": "2024-05-01T10:00:00"}).encode(),
     ],
     ids=[
-        "empty", "text", "not-utf8", "too-deep", "array", "null", "no-event-id", "empty-type",
-        "numeric-type", "data-not-object", "bad-time", "naive-time",
+        "empty",
+        "text",
+        "not-utf8",
+        "too-deep",
+        "array",
+        "null",
+        "no-event-id",
+        "empty-type",
+        "numeric-type",
+        "data-not-object",
+        "bad-time",
+        "naive-time",
     ],
 )
 def test_a_malformed_value_raises_value_error(raw: bytes) -> None:

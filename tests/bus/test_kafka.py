@@ -84,7 +84,8 @@ class Recorder:
 
 def order_events(count: int, start: int = 1) -> list[Envelope]:
     return [
-        Envelope.new("order.created", {"id": i, "status": "Created", "total": 9.99}) for i in range(start, start + count)
+        Envelope.new("order.created", {"id": i, "status": "Created", "total": 9.99})
+        for i in range(start, start + count)
     ]
 
 

@@ -19,7 +19,9 @@ class ListOutbox:
     """The outbox table's contract, in a list: rows are (id, topic, key, payload)."""
 
     def __init__(self, count: int) -> None:
-        self.rows = [(i, TOPIC, str(i), Envelope.new("order.created", {"id": i}).to_json()) for i in range(1, count + 1)]
+        self.rows = [
+            (i, TOPIC, str(i), Envelope.new("order.created", {"id": i}).to_json()) for i in range(1, count + 1)
+        ]
         self.published: list[int] = []
 
     async def unpublished(self, limit: int) -> list[tuple[int, str, str, bytes]]:
@@ -58,7 +60,7 @@ async def test_memory_bus_events_count_as_published_only_once_handled() -> None:
     relay = OutboxRelay(outbox, bus)
     relay.start()
     try:
-        await eventually(lambda: holds(bus._unhandled == 3), "the events to be on the bus")  # noqa: SLF001
+        await eventually(lambda: holds(bus._unhandled == 3), "the events to be on the bus")
         # A crash now would lose events held only in memory: they must not count as published.
         assert outbox.published == []
         release.set()

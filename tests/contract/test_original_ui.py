@@ -18,16 +18,31 @@ ORIGIN = "http://localhost:4200"  # where `ng serve` runs the original UI
 def stale_token() -> str:
     """What the original UI keeps in localStorage after its token expired."""
     now = int(time.time())
-    claims = {"sub": "1", "email": "old@example.com", "role": "customer", "iat": now - 7200, "exp": now - 3600,
-              "iss": "shop", "jti": uuid.uuid4().hex}
+    claims = {
+        "sub": "1",
+        "email": "old@example.com",
+        "role": "customer",
+        "iat": now - 7200,
+        "exp": now - 3600,
+        "iss": "shop",
+        "jti": uuid.uuid4().hex,
+    }
     return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
 
 
 def registration(email: str, **changes: object) -> dict[str, object]:
     body: dict[str, object] = {
-        "name": "Ada Original", "email": email, "password": "password-123", "confirmPassword": "password-123",
-        "address": "1 Main St", "preferences": "books", "location": "north", "sex": "female",
-        "city": "Springfield", "interests": "reading", "mobile": "555-0100",
+        "name": "Ada Original",
+        "email": email,
+        "password": "password-123",
+        "confirmPassword": "password-123",
+        "address": "1 Main St",
+        "preferences": "books",
+        "location": "north",
+        "sex": "female",
+        "city": "Springfield",
+        "interests": "reading",
+        "mobile": "555-0100",
     }
     return {**body, **changes}
 
@@ -40,8 +55,11 @@ async def test_row1_register_with_confirm_password_and_a_stale_bare_token(api: A
     body = await response.json()
     assert body["message"]
     assert {"token", "token_type", "expires_in", "user"} <= set(body)
-    profile = await (await api.client.get(f"/api/customers/{body['user']['id']}",
-                                          headers={"Authorization": f"Bearer {body['token']}"})).json()
+    profile = await (
+        await api.client.get(
+            f"/api/customers/{body['user']['id']}", headers={"Authorization": f"Bearer {body['token']}"}
+        )
+    ).json()
     assert "confirmPassword" not in profile and "confirm_password" not in profile
 
 
@@ -61,7 +79,9 @@ async def test_row1_a_confirmation_that_differs_is_422_on_that_field(api: Api, f
 async def test_row2_login_with_a_stale_bare_token(api: Api) -> None:
     user = await api.register()
     response = await api.client.post(
-        "/api/auth/login", json={"email": user.email, "password": user.password}, headers={"Authorization": stale_token()}
+        "/api/auth/login",
+        json={"email": user.email, "password": user.password},
+        headers={"Authorization": stale_token()},
     )
     assert response.status == 200
     body = await response.json()
@@ -106,8 +126,16 @@ async def test_row5_a_product_with_absolute_image_urls(api: Api) -> None:
 async def test_row6_an_order_as_a_bare_legacy_array(api: Api) -> None:
     user = await api.register()
     product = (await (await api.client.get("/api/products")).json())[0]
-    body = [{"customer_id": user.id, "product_id": product["id"], "quantity": 2, "per_cost": product["price"],
-             "total_cost": product["price"] * 2, "status": "Created"}]
+    body = [
+        {
+            "customer_id": user.id,
+            "product_id": product["id"],
+            "quantity": 2,
+            "per_cost": product["price"],
+            "total_cost": product["price"] * 2,
+            "status": "Created",
+        }
+    ]
     response = await api.client.post("/api/orders", json=body, headers=user.headers)
     assert response.status == 201, await response.text()
     order = await response.json()
@@ -168,7 +196,8 @@ async def test_row9_saving_the_whole_profile_back(api: Api, path: str) -> None:
     user = await api.register()
     stored = await (await api.client.get(f"/api/customers/{user.id}", headers=user.headers)).json()
     response = await api.client.put(
-        path.format(id=user.id), json={**stored, "city": "Shelbyville"},
+        path.format(id=user.id),
+        json={**stored, "city": "Shelbyville"},
         headers={**user.headers, "X-Request-ID": "row-9-save"},
     )
     assert response.status == 200, await response.text()
@@ -198,8 +227,11 @@ async def test_row10_cors_headers_on_error_answers(make_api: MakeApi) -> None:
         401: await api.client.get("/api/orders", headers={**origin, "Authorization": stale_token()}),
         404: await api.client.get("/api/nothing-here", headers=origin),
         405: await api.client.delete("/api/products", headers={**origin, **user.headers}),
-        409: await api.client.post("/api/orders", json=[{"product_id": product["id"], "quantity": product["stock_quantity"] + 1}],
-                                   headers={**origin, **user.headers}),
+        409: await api.client.post(
+            "/api/orders",
+            json=[{"product_id": product["id"], "quantity": product["stock_quantity"] + 1}],
+            headers={**origin, **user.headers},
+        ),
         422: await api.client.put(f"/api/customers/{user.id}", json={"id": 999}, headers={**origin, **user.headers}),
     }
     await api.client.post("/api/auth/login", json={"email": user.email, "password": "x"}, headers=origin)
@@ -213,10 +245,14 @@ async def test_row10_cors_headers_on_error_answers(make_api: MakeApi) -> None:
 @pytest.mark.parametrize("path", ["/api/nothing-here", "/api/orders", "/api//customers/1"])
 async def test_row10_preflights_anywhere(make_api: MakeApi, path: str) -> None:
     api = await make_api(gateway={"cors_origins": [ORIGIN]})
-    response = await api.client.options(path, headers={
-        "Origin": ORIGIN, "Access-Control-Request-Method": "PUT",
-        "Access-Control-Request-Headers": "authorization,content-type",
-    })
+    response = await api.client.options(
+        path,
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "PUT",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
     assert response.status in (200, 204)
     assert allows(response)
     assert "PUT" in response.headers["Access-Control-Allow-Methods"]

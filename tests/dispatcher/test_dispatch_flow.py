@@ -111,9 +111,7 @@ async def test_order_reaches_dispatched_with_signed_webhooks_and_live_status(
     assert len({call.headers["X-Shop-Delivery"] for call in warehouse.received}) == 1
 
 
-async def test_sse_resumes_after_last_event_id(
-    tmp_path: Path, make_api: Callable[..., Awaitable[Api]]
-) -> None:
+async def test_sse_resumes_after_last_event_id(tmp_path: Path, make_api: Callable[..., Awaitable[Api]]) -> None:
     api = await make_api(make_config(tmp_path / "data", dispatcher={"enabled": False}))
     user = await api.register()
     order = await place(api, user)
@@ -183,7 +181,7 @@ async def test_failing_target_does_not_block_other_orders_and_can_be_retried(
     response = await api.client.post(f"/api/dispatcher/deliveries/{failed['id']}/retry", headers=admin.headers)
     assert response.status == 202
     await eventually(lambda: dispatched(api, user, stuck["id"]), "the retried order to be dispatched")
-    response = await api.client.get(f"/api/dispatcher/deliveries?status=delivered", headers=admin.headers)
+    response = await api.client.get("/api/dispatcher/deliveries?status=delivered", headers=admin.headers)
     assert stuck["id"] in [d["order_id"] for d in await response.json()]
     response = await api.client.post(f"/api/dispatcher/deliveries/{failed['id']}/retry", headers=admin.headers)
     assert response.status == 409  # delivered already
@@ -223,7 +221,10 @@ async def test_admin_stream_covers_every_customers_orders_and_customers_only_the
     response = await api.client.post(f"/api/orders/{alices['id']}/cancel", headers=alice.headers)
     assert response.status == 200
     seen = await read_sse(admin_stream, lambda events: len(events) >= 2)
-    assert [(e["data"]["id"], e["data"]["status"]) for e in seen] == [(bobs["id"], "Created"), (alices["id"], "Cancelled")]
+    assert [(e["data"]["id"], e["data"]["status"]) for e in seen] == [
+        (bobs["id"], "Created"),
+        (alices["id"], "Cancelled"),
+    ]
     # Bob's stream has his order only, never Alice's.
     [bob_event] = await read_sse(bob_stream, lambda events: len(events) >= 1)
     assert bob_event["data"]["id"] == bobs["id"]

@@ -20,9 +20,7 @@ PASSWORD = "log-me-never-7391"
 def lines(caplog: pytest.LogCaptureFixture, logger: str | None = None) -> list[dict[str, Any]]:
     formatter = JsonFormatter()
     return [
-        json.loads(formatter.format(record))
-        for record in caplog.records
-        if logger is None or record.name == logger
+        json.loads(formatter.format(record)) for record in caplog.records if logger is None or record.name == logger
     ]
 
 

@@ -77,8 +77,13 @@ async def test_actual_request_exposes_the_contract_headers(api: Api) -> None:
     assert response.headers["Access-Control-Allow-Credentials"] == "true"
     exposed = names(response.headers["Access-Control-Expose-Headers"])
     assert {
-        "x-request-id", "x-total-count", "link", "retry-after",
-        "ratelimit-limit", "ratelimit-remaining", "ratelimit-reset",
+        "x-request-id",
+        "x-total-count",
+        "link",
+        "retry-after",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
     } <= exposed
 
 

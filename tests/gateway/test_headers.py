@@ -73,9 +73,7 @@ async def test_the_fast_path_sets_every_header(api: Api) -> None:
 async def test_an_event_stream_carries_the_headers(api: Api) -> None:
     # Streamed: its headers go out before the handler returns, so the middleware cannot set them.
     user = await api.register()
-    async with api.client.get(
-        "/api/orders/events", headers={**user.headers, "X-Request-ID": "stream-1"}
-    ) as response:
+    async with api.client.get("/api/orders/events", headers={**user.headers, "X-Request-ID": "stream-1"}) as response:
         assert response.status == 200 and response.content_type == "text/event-stream"
         assert_security_headers(response)
         assert response.headers["X-Request-ID"] == "stream-1"

@@ -112,7 +112,14 @@ async def test_token_missing_a_required_claim_is_rejected(api: Api, user: User, 
         {"sub": "-3"},
         {"iat": int(time.time()) + 3600},
     ],
-    ids=["wrong-issuer", "unknown-role", "bad-subject", "subject-out-of-range", "negative-subject", "issued-in-the-future"],
+    ids=[
+        "wrong-issuer",
+        "unknown-role",
+        "bad-subject",
+        "subject-out-of-range",
+        "negative-subject",
+        "issued-in-the-future",
+    ],
 )
 async def test_token_with_wrong_claims_is_rejected(api: Api, user: User, changes: dict[str, Any]) -> None:
     await assert_rejected(api, f"Bearer {sign(claims_for(user, **changes))}")
@@ -140,10 +147,14 @@ async def test_token_in_the_query_string_is_ignored(api: Api, user: User, parame
 async def test_a_stale_token_does_not_block_login_or_register(api: Api, user: User) -> None:
     expired = sign(claims_for(user, iat=int(time.time()) - 7200, exp=int(time.time()) - 3600))
     headers = {"Authorization": f"Bearer {expired}"}
-    login = await api.client.post("/api/auth/login", json={"email": user.email, "password": user.password}, headers=headers)
+    login = await api.client.post(
+        "/api/auth/login", json={"email": user.email, "password": user.password}, headers=headers
+    )
     assert login.status == 200
     register = await api.client.post(
-        "/api/auth/register", json={"name": "Bo", "email": "bo@example.com", "password": "password-123"}, headers=headers
+        "/api/auth/register",
+        json={"name": "Bo", "email": "bo@example.com", "password": "password-123"},
+        headers=headers,
     )
     assert register.status == 201
 

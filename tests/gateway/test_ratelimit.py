@@ -93,6 +93,10 @@ async def test_requests_refused_with_a_bad_token_are_counted_too(make_api: MakeA
 
 async def test_bodies_refused_for_size_or_type_are_counted_too(make_api: MakeApi) -> None:
     api = await make_api(gateway={"rate_limit_per_second": SLOW, "rate_limit_burst": 2, "max_body_bytes": 1024})
-    await problem(await api.client.post("/api/orders", data=b"x" * 2048, headers={"Content-Type": "application/json"}), 413)
-    await problem(await api.client.post("/api/products", data=b"<xml/>", headers={"Content-Type": "application/xml"}), 415)
+    await problem(
+        await api.client.post("/api/orders", data=b"x" * 2048, headers={"Content-Type": "application/json"}), 413
+    )
+    await problem(
+        await api.client.post("/api/products", data=b"<xml/>", headers={"Content-Type": "application/xml"}), 415
+    )
     await problem(await api.client.get("/api/products"), 429)

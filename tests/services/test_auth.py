@@ -60,7 +60,11 @@ async def test_register_creates_the_profile_with_the_same_id(api: Api) -> None:
     data = await profile.json()
     assert data["id"] == body["user"]["id"]
     assert (data["email"], data["address"], data["city"], data["mobile"], data["interests"]) == (
-        "ann@example.com", "1 Main St", "Oslo", "+47 123", "books",
+        "ann@example.com",
+        "1 Main St",
+        "Oslo",
+        "+47 123",
+        "books",
     )
 
 
@@ -98,12 +102,8 @@ async def test_register_missing_fields_are_422(api: Api) -> None:
     await validation_problem(response, "name", "email", "password")
 
 
-@pytest.mark.parametrize(
-    ("field", "value"), [("role", "admin"), ("id", 1), ("is_admin", True), ("password_hash", "x")]
-)
-async def test_register_rejects_read_only_and_unknown_fields(
-    api: Api, cfg: ShopConfig, field: str, value: Any
-) -> None:
+@pytest.mark.parametrize(("field", "value"), [("role", "admin"), ("id", 1), ("is_admin", True), ("password_hash", "x")])
+async def test_register_rejects_read_only_and_unknown_fields(api: Api, cfg: ShopConfig, field: str, value: Any) -> None:
     await validation_problem(await register(api, **{field: value}), field)
     assert "ann@example.com" not in users_in_auth_db(cfg)
 
@@ -130,7 +130,9 @@ async def test_login_returns_token_and_user(api: Api, cfg: ShopConfig) -> None:
 
 async def test_login_failures_are_indistinguishable(api: Api) -> None:
     await register(api)
-    wrong_password = await api.client.post("/api/auth/login", json={"email": "ann@example.com", "password": "wrong-pass-1"})
+    wrong_password = await api.client.post(
+        "/api/auth/login", json={"email": "ann@example.com", "password": "wrong-pass-1"}
+    )
     unknown_email = await api.client.post("/api/auth/login", json={"email": "bob@example.com", "password": PASSWORD})
     first = await problem(wrong_password, 401)
     second = await problem(unknown_email, 401)
@@ -141,7 +143,8 @@ async def test_login_failures_are_indistinguishable(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"email": "ann@example.com"}, {"password": PASSWORD}, {"email": "a@b.co", "password": "x", "role": "admin"}]
+    "body",
+    [{}, {"email": "ann@example.com"}, {"password": PASSWORD}, {"email": "a@b.co", "password": "x", "role": "admin"}],
 )
 async def test_login_validates_its_body(api: Api, body: dict[str, Any]) -> None:
     await problem(await api.client.post("/api/auth/login", json=body), 422)
@@ -227,7 +230,9 @@ async def test_passwords_are_stored_as_argon2id_hashes(api: Api, cfg: ShopConfig
 # -- registration is one operation ------------------------------------------------------------
 
 
-async def test_register_with_customers_unreachable_leaves_no_user(make_api: MakeApi, unused_tcp_port: int, cfg: ShopConfig) -> None:
+async def test_register_with_customers_unreachable_leaves_no_user(
+    make_api: MakeApi, unused_tcp_port: int, cfg: ShopConfig
+) -> None:
     api = await make_api(services={"customers": {"url": f"http://127.0.0.1:{unused_tcp_port}"}})
     response = await register(api)
     body = await problem(response, 503)

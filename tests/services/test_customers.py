@@ -10,8 +10,18 @@ from tests.assertions import problem, validation_problem
 from tests.conftest import ADMIN_EMAIL, Api, User
 
 CUSTOMER_KEYS = {
-    "id", "name", "email", "address", "city", "mobile", "preferences", "location", "sex",
-    "interests", "created_at", "updated_at",
+    "id",
+    "name",
+    "email",
+    "address",
+    "city",
+    "mobile",
+    "preferences",
+    "location",
+    "sex",
+    "interests",
+    "created_at",
+    "updated_at",
 }
 
 
@@ -129,7 +139,9 @@ async def test_a_deleted_customers_tokens_are_refused_everywhere(api: Api, admin
     await api.client.delete(f"/api/customers/{ann.id}", headers=admin.headers)
     for method, path in [("GET", "/api/customers/me"), ("GET", "/api/orders"), ("GET", "/api/auth/me")]:
         await problem(await api.client.request(method, path, headers=ann.headers), 401)
-    response = await api.client.post("/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]}, headers=ann.headers)
+    response = await api.client.post(
+        "/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]}, headers=ann.headers
+    )
     await problem(response, 401)
 
 
@@ -183,9 +195,7 @@ async def test_admin_updates_any_profile(api: Api, admin: User) -> None:
         ({"city": 5}, "city"),
     ],
 )
-async def test_update_rejects_read_only_unknown_and_invalid_fields(
-    api: Api, body: dict[str, Any], field: str
-) -> None:
+async def test_update_rejects_read_only_unknown_and_invalid_fields(api: Api, body: dict[str, Any], field: str) -> None:
     ann = await api.register("Ann", city="Oslo")
     before = await (await api.client.get("/api/customers/me", headers=ann.headers)).json()
     response = await api.client.patch(f"/api/customers/{ann.id}", json={"city": "Bergen", **body}, headers=ann.headers)

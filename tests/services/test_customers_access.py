@@ -41,17 +41,23 @@ async def cast(api: Api) -> Cast:
 MATRIX: list[tuple[str, str, Any, dict[str, int]]] = [
     ("GET", "/api/customers", None, {"anonymous": 401, "customer_a": 403, "customer_b": 403, "admin": 200}),
     (
-        "POST", "/api/customers", {"name": "New", "email": "new-{caller}@example.com"},
+        "POST",
+        "/api/customers",
+        {"name": "New", "email": "new-{caller}@example.com"},
         {"anonymous": 401, "customer_a": 403, "customer_b": 403, "admin": 201},
     ),
     ("GET", "/api/customers/me", None, {"anonymous": 401, "customer_a": 200, "customer_b": 200, "admin": 200}),
     ("GET", "/api/customers/{a}", None, {"anonymous": 401, "customer_a": 200, "customer_b": 404, "admin": 200}),
     (
-        "PUT", "/api/customers/{a}", {"city": "Changed by {caller}"},
+        "PUT",
+        "/api/customers/{a}",
+        {"city": "Changed by {caller}"},
         {"anonymous": 401, "customer_a": 200, "customer_b": 404, "admin": 200},
     ),
     (
-        "PATCH", "/api/customers/{a}", {"city": "Changed by {caller}"},
+        "PATCH",
+        "/api/customers/{a}",
+        {"city": "Changed by {caller}"},
         {"anonymous": 401, "customer_a": 200, "customer_b": 404, "admin": 200},
     ),
     ("DELETE", "/api/customers/{a}", None, {"anonymous": 401, "customer_a": 403, "customer_b": 403, "admin": 204}),

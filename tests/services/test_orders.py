@@ -45,7 +45,9 @@ async def place(api: Api, user: User, body: object, key: str | None = None) -> t
 async def test_order_is_priced_from_the_catalogue_exactly(api: Api) -> None:
     user = await api.register()
     laptop, mouse = await product(api, 1), await product(api, 8)
-    status, order = await place(api, user, {"items": [{"product_id": 1, "quantity": 1}, {"product_id": 8, "quantity": 3}]})
+    status, order = await place(
+        api, user, {"items": [{"product_id": 1, "quantity": 1}, {"product_id": 8, "quantity": 3}]}
+    )
     assert status == 201, order
     assert order["customer_id"] == user.id and order["status"] == "Created"
     lines = {line["product_id"]: line for line in order["items"]}
@@ -63,7 +65,9 @@ async def test_money_is_summed_in_cents_not_floats(api: Api) -> None:
     assert response.status == 200, await response.text()
     response = await api.client.patch("/api/products/3", json={"price": 0.2}, headers=admin.headers)
     assert response.status == 200
-    status, order = await place(api, user, {"items": [{"product_id": 2, "quantity": 1}, {"product_id": 3, "quantity": 1}]})
+    status, order = await place(
+        api, user, {"items": [{"product_id": 2, "quantity": 1}, {"product_id": 3, "quantity": 1}]}
+    )
     assert status == 201
     assert order["total"] == 0.3  # a float sum would give 0.30000000000000004
 
@@ -71,7 +75,16 @@ async def test_money_is_summed_in_cents_not_floats(api: Api) -> None:
 async def test_legacy_array_body_and_client_fields_have_no_effect(api: Api) -> None:
     user, other = await api.register(), await api.register()
     price = (await product(api, 5))["price"]
-    body = [{"product_id": 5, "quantity": 2, "customer_id": other.id, "per_cost": 0.01, "total_cost": 0.02, "status": "Dispatched"}]
+    body = [
+        {
+            "product_id": 5,
+            "quantity": 2,
+            "customer_id": other.id,
+            "per_cost": 0.01,
+            "total_cost": 0.02,
+            "status": "Dispatched",
+        }
+    ]
     status, order = await place(api, user, body)
     assert status == 201, order
     assert order["customer_id"] == user.id
@@ -124,8 +137,11 @@ async def test_anonymous_requests_cannot_tell_which_order_ids_exist(api: Api) ->
     user = await api.register()
     _, order = await place(api, user, {"items": [{"product_id": 1, "quantity": 1}]})
     for order_id in (order["id"], 999_999):
-        for method, path in (("GET", f"/api/orders/{order_id}"), ("POST", f"/api/orders/{order_id}/cancel"),
-                             ("GET", f"/api/orders/{order_id}/events")):
+        for method, path in (
+            ("GET", f"/api/orders/{order_id}"),
+            ("POST", f"/api/orders/{order_id}/cancel"),
+            ("GET", f"/api/orders/{order_id}/events"),
+        ):
             response = await api.client.request(method, path)
             assert response.status == 401, (method, path)
 
@@ -133,7 +149,9 @@ async def test_anonymous_requests_cannot_tell_which_order_ids_exist(api: Api) ->
 async def test_not_enough_stock_is_409_and_reserves_nothing(api: Api) -> None:
     user = await api.register()
     await set_stock(api, 4, 2)
-    status, problem = await place(api, user, {"items": [{"product_id": 1, "quantity": 1}, {"product_id": 4, "quantity": 3}]})
+    status, problem = await place(
+        api, user, {"items": [{"product_id": 1, "quantity": 1}, {"product_id": 4, "quantity": 3}]}
+    )
     assert status == 409, problem
     assert (await product(api, 4))["stock_quantity"] == 2
     laptop_before = (await product(api, 1))["stock_quantity"]

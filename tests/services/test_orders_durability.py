@@ -20,8 +20,8 @@ from shop.ops import REGISTRY
 from shop.services.orders.client import ORDERS, LocalOrdersClient
 from shop.services.products.client import PRODUCTS, LocalProductsClient
 from tests.conftest import Api, make_config
-from tests.waiting import eventually, holds
 from tests.services.test_orders import place, product, set_stock
+from tests.waiting import eventually, holds
 
 
 @pytest.fixture

@@ -80,8 +80,12 @@ async def test_the_answer_is_the_same_for_unknown_accounts(make_shop: MakeShop, 
     api = await make_shop()
     user = await api.register()
     answers = []
-    for path, email in [("/api/auth/forgot-password", user.email), ("/api/auth/forgot-password", "nobody@example.com"),
-                        ("/api/forgot-password", "nobody@example.com"), ("/api/forgot-password", "not an email")]:
+    for path, email in [
+        ("/api/auth/forgot-password", user.email),
+        ("/api/auth/forgot-password", "nobody@example.com"),
+        ("/api/forgot-password", "nobody@example.com"),
+        ("/api/forgot-password", "not an email"),
+    ]:
         response = await api.client.post(path, json={"email": email})
         answers.append((response.status, await response.json()))
     assert all(answer == answers[0] for answer in answers) and answers[0][0] == 202
@@ -152,8 +156,11 @@ async def test_asking_again_leaves_one_working_token_per_reset(make_shop: MakeSh
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"token": "x", "password": "short"}, "password"), ({"token": "not-a-token", "password": "long-enough-1"}, "token"),
-     ({"token": "x", "password": "long-enough-1", "extra": 1}, "extra")],
+    [
+        ({"token": "x", "password": "short"}, "password"),
+        ({"token": "not-a-token", "password": "long-enough-1"}, "token"),
+        ({"token": "x", "password": "long-enough-1", "extra": 1}, "extra"),
+    ],
 )
 async def test_refused_resets_are_422(make_shop: MakeShop, body: dict[str, Any], field: str) -> None:
     api = await make_shop()
@@ -194,7 +201,9 @@ async def test_voided_tokens_stay_void_after_a_restart(
     api = Api(await aiohttp_client(create_app(cfg)))
     user = await api.register()
     token = await reset_token(api, mailer, user)
-    assert (await api.client.post("/api/auth/reset-password", json={"token": token, "password": "new-password-1"})).status == 204
+    assert (
+        await api.client.post("/api/auth/reset-password", json={"token": token, "password": "new-password-1"})
+    ).status == 204
     await api.client.close()
     restarted = Api(await aiohttp_client(create_app(cfg)))
     assert (await restarted.client.get("/api/orders", headers=user.headers)).status == 401
@@ -222,7 +231,9 @@ async def test_a_failed_notification_is_listed_and_an_admin_can_retry_it(
     await eventually(lambda: holds(len(mailer.received) == 3), "the retried notification")
     first, retried = json.loads(mailer.received[0].body), json.loads(mailer.received[-1].body)
     assert first == retried  # the same event, the same token
-    response = await api.client.post("/api/auth/reset-password", json={"token": retried["data"]["reset_token"], "password": "new-password-1"})
+    response = await api.client.post(
+        "/api/auth/reset-password", json={"token": retried["data"]["reset_token"], "password": "new-password-1"}
+    )
     assert response.status == 204
 
 
@@ -240,22 +251,33 @@ async def test_forgot_password_is_rate_limited_like_login(make_shop: MakeShop) -
 async def test_auth_hands_the_notification_to_a_dispatcher_in_another_process(
     aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_path: Path, mailer: WebhookTarget
 ) -> None:
-    orders = await aiohttp_client(create_app(
-        make_config(tmp_path / "orders", notifications={"webhooks": [mailer.url]},
-                    # Orders calls products and customers; neither is called in this test.
-                    services={"products": {"url": "http://127.0.0.1:9"}, "customers": {"url": "http://127.0.0.1:9"}}),
-        ["orders", "dispatcher"],
-    ))
+    orders = await aiohttp_client(
+        create_app(
+            make_config(
+                tmp_path / "orders",
+                notifications={"webhooks": [mailer.url]},
+                # Orders calls products and customers; neither is called in this test.
+                services={"products": {"url": "http://127.0.0.1:9"}, "customers": {"url": "http://127.0.0.1:9"}},
+            ),
+            ["orders", "dispatcher"],
+        )
+    )
     dispatcher_url = str(orders.make_url("")).rstrip("/")
-    accounts = Api(await aiohttp_client(create_app(
-        make_config(tmp_path / "auth", services={"dispatcher": {"url": dispatcher_url}}), ["auth", "customers"]
-    )))
+    accounts = Api(
+        await aiohttp_client(
+            create_app(
+                make_config(tmp_path / "auth", services={"dispatcher": {"url": dispatcher_url}}), ["auth", "customers"]
+            )
+        )
+    )
     user = await accounts.register()
     response = await accounts.client.post("/api/auth/forgot-password", json={"email": user.email})
     assert response.status == 202
     await eventually(lambda: holds(len(mailer.received) == 1), "the reset notification, sent by the other process")
     token = json.loads(mailer.received[0].body)["data"]["reset_token"]
-    response = await accounts.client.post("/api/auth/reset-password", json={"token": token, "password": "new-password-1"})
+    response = await accounts.client.post(
+        "/api/auth/reset-password", json={"token": token, "password": "new-password-1"}
+    )
     assert response.status == 204
     # Internal: refused without the service credential.
     refused = await orders.post("/internal/dispatcher/notifications", json={})

@@ -37,8 +37,24 @@ ORIGINAL_PRICES = {
     "Portable Charger": 149,
 }
 FIELDS = {
-    "id", "name", "description", "price", "currency", "stock_quantity", "category", "brand", "sku",
-    "images", "ratings", "rating", "reviews", "additional_info", "specifications", "model", "created_at", "updated_at",
+    "id",
+    "name",
+    "description",
+    "price",
+    "currency",
+    "stock_quantity",
+    "category",
+    "brand",
+    "sku",
+    "images",
+    "ratings",
+    "rating",
+    "reviews",
+    "additional_info",
+    "specifications",
+    "model",
+    "created_at",
+    "updated_at",
 }
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -321,7 +337,9 @@ async def test_admin_creates_a_product(api: Api) -> None:
 async def test_create_fills_defaults(api: Api) -> None:
     admin = await api.admin()
     created = await (
-        await api.client.post("/api/products", json={"name": "Cable", "price": 5, "sku": "CBL-1"}, headers=admin.headers)
+        await api.client.post(
+            "/api/products", json={"name": "Cable", "price": 5, "sku": "CBL-1"}, headers=admin.headers
+        )
     ).json()
     assert created["currency"] == "USD" and created["stock_quantity"] == 0
     assert created["images"] == [] and created["reviews"] == [] and created["specifications"] == {}

@@ -70,7 +70,9 @@ async def products(
         create_app(make_config(tmp_path / "products"), services=["products", "auth", "customers"])
     )
     url = str(products_api.make_url(""))
-    caller = await aiohttp_client(create_app(make_config(tmp_path / "caller", services={"products": {"url": url}}), services=[]))
+    caller = await aiohttp_client(
+        create_app(make_config(tmp_path / "caller", services={"products": {"url": url}}), services=[])
+    )
     client = caller.app[REGISTRY].get(PRODUCTS)
     assert isinstance(client, RemoteProductsClient)
     yield Products(client, Api(products_api))
@@ -79,7 +81,10 @@ async def products(
 async def test_reserve_takes_stock_and_returns_the_products_after_it(products: Products) -> None:
     laptop, mouse = await stock(products.api, 1), await stock(products.api, 8)
     reserved = await products.client.reserve("order-1", [StockLine(1, 2), StockLine(8, 3)])
-    assert [(p.id, p.name, p.stock_quantity) for p in reserved] == [(1, "Laptop", laptop - 2), (8, "Wireless Mouse", mouse - 3)]
+    assert [(p.id, p.name, p.stock_quantity) for p in reserved] == [
+        (1, "Laptop", laptop - 2),
+        (8, "Wireless Mouse", mouse - 3),
+    ]
     assert reserved[0].price == 9998 and reserved[0].price_cents == 999800 and reserved[0].currency == "USD"
     assert await stock(products.api, 1) == laptop - 2
     assert await stock(products.api, 8) == mouse - 3

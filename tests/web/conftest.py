@@ -236,4 +236,3 @@ async def login(page: Page, email: str, password: str) -> None:
 
 async def login_admin(page: Page) -> None:
     await login(page, ADMIN_EMAIL, ADMIN_PASSWORD)
-

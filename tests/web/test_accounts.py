@@ -11,7 +11,9 @@ from tests.conftest import JWT_SECRET
 from tests.web.conftest import PASSWORD, Page, Shop, expect, login, screenshot
 
 
-async def test_wrong_password_shows_the_servers_message_and_keeps_the_reader_on_the_form(page: Page, shop: Shop) -> None:
+async def test_wrong_password_shows_the_servers_message_and_keeps_the_reader_on_the_form(
+    page: Page, shop: Shop
+) -> None:
     customer = await shop.register("Wendy Wrong")
     await page.goto("/#/login")
     # Keyboard only: type, Tab, type, Enter.
@@ -23,7 +25,9 @@ async def test_wrong_password_shows_the_servers_message_and_keeps_the_reader_on_
 
     alert = page.locator("#login-error")
     await expect(alert).to_have_attribute("role", "alert")  # announced by screen readers
-    async with shop.http.post(f"{shop.url}/api/auth/login", json={"email": customer.email, "password": "nope-nope"}) as answer:
+    async with shop.http.post(
+        f"{shop.url}/api/auth/login", json={"email": customer.email, "password": "nope-nope"}
+    ) as answer:
         detail = (await answer.json())["detail"]
     await expect(alert).to_have_text(detail)
     await screenshot(page, "login-error")
@@ -91,7 +95,15 @@ async def test_profile_is_shown_and_edited(page: Page, shop: Shop) -> None:
 
 def expired_token(user_id: int, email: str) -> str:
     now = int(time.time())
-    claims = {"sub": str(user_id), "email": email, "role": "customer", "iat": now - 7200, "exp": now - 3600, "iss": "shop", "jti": uuid.uuid4().hex}
+    claims = {
+        "sub": str(user_id),
+        "email": email,
+        "role": "customer",
+        "iat": now - 7200,
+        "exp": now - 3600,
+        "iss": "shop",
+        "jti": uuid.uuid4().hex,
+    }
     return jwt.encode(claims, JWT_SECRET, algorithm="HS256")
 
 
@@ -112,7 +124,9 @@ async def test_an_expired_token_leads_back_to_login_politely_and_keeps_the_cart(
     )
     await page.goto("/#/profile")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
-    await expect(page.locator("#notice")).to_have_text("Your session has expired. Please log in again — your cart is kept.")
+    await expect(page.locator("#notice")).to_have_text(
+        "Your session has expired. Please log in again — your cart is kept."
+    )
     assert "next=%2Fprofile" in page.url
     await expect(page.locator(".nav-badge")).to_have_text("1")
     await expect(page.get_by_role("link", name="Log in")).to_be_visible()
@@ -146,7 +160,9 @@ async def test_a_session_past_its_expiry_is_not_sent_and_leads_to_login(page: Pa
     )
     await page.goto("/#/cart")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
-    await expect(page.locator("#notice")).to_have_text("Your session has expired. Please log in again — your cart is kept.")
+    await expect(page.locator("#notice")).to_have_text(
+        "Your session has expired. Please log in again — your cart is kept."
+    )
     assert "next=%2Fcart" in page.url
     await expect(page.locator(".nav-badge")).to_have_text("1")
     assert sent == []  # the stale token was never sent

@@ -107,8 +107,14 @@ async def test_a_customer_cannot_reach_the_admin_pages(page: Page, shop: Shop) -
     customer = await shop.register("Carl Customer")
     await login(page, customer.email, customer.password)
     await expect(page.get_by_role("link", name="Admin", exact=True)).to_have_count(0)  # not offered
-    for path in ("/#/admin", "/#/admin/products", "/#/admin/products/1", "/#/admin/registry", "/#/admin/deliveries",
-                 "/#/admin/attention"):
+    for path in (
+        "/#/admin",
+        "/#/admin/products",
+        "/#/admin/products/1",
+        "/#/admin/registry",
+        "/#/admin/deliveries",
+        "/#/admin/attention",
+    ):
         await page.goto(path)
         await expect(page.get_by_role("heading", level=1)).to_have_text("Administrators only")
         await expect(page.locator(".admin-table, .form-card")).to_have_count(0)

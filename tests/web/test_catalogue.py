@@ -58,7 +58,9 @@ async def test_catalogue_searches_filters_sorts_and_pages(page: Page, shop: Shop
     expected = await names(shop, category="Computers", sort="-price")
     await expect(page.locator(CARD_TITLES)).to_have_text(expected)
     await page.get_by_label("In stock only").check()
-    await expect(page.locator(CARD_TITLES)).to_have_text(await names(shop, category="Computers", sort="-price", in_stock="true"))
+    await expect(page.locator(CARD_TITLES)).to_have_text(
+        await names(shop, category="Computers", sort="-price", in_stock="true")
+    )
 
     brand = (await shop.call("GET", "/api/products", params={"category": "Computers"}))[0]["brand"]
     await page.get_by_label("Brand").select_option(brand)
@@ -86,7 +88,9 @@ async def test_catalogue_searches_filters_sorts_and_pages(page: Page, shop: Shop
     await screenshot(phone, "catalogue-phone")
 
 
-async def test_product_page_shows_images_specifications_rating_and_reviews(page: Page, shop: Shop, open_page: OpenPage) -> None:
+async def test_product_page_shows_images_specifications_rating_and_reviews(
+    page: Page, shop: Shop, open_page: OpenPage
+) -> None:
     product = await shop.call("GET", "/api/products/1")
     await page.goto("/#/products")
     await page.get_by_role("link", name=product["name"], exact=True).click()
@@ -100,7 +104,11 @@ async def test_product_page_shows_images_specifications_rating_and_reviews(page:
         row = page.locator(".specs dt", has_text=key)
         await expect(row).to_have_count(1)
         await expect(row.locator("xpath=following-sibling::dd[1]")).to_have_text(value)
-    await expect(page.get_by_role("img", name=f"Rated {product['ratings']:.1f} out of 5, {len(product['reviews'])} reviews").first).to_be_visible()
+    await expect(
+        page.get_by_role(
+            "img", name=f"Rated {product['ratings']:.1f} out of 5, {len(product['reviews'])} reviews"
+        ).first
+    ).to_be_visible()
     await expect(page.locator(".review")).to_have_count(len(product["reviews"]))
     for review in product["reviews"]:
         await expect(page.locator(".review", has_text=review["user"])).to_contain_text(review["comment"])
@@ -121,11 +129,23 @@ async def test_product_page_shows_images_specifications_rating_and_reviews(page:
     await expect(page.get_by_role("heading", level=1)).to_have_text("Product not found")
 
 
-async def test_cart_keeps_lines_across_reloads_and_totals_in_integer_cents(page: Page, shop: Shop, open_page: OpenPage) -> None:
+async def test_cart_keeps_lines_across_reloads_and_totals_in_integer_cents(
+    page: Page, shop: Shop, open_page: OpenPage
+) -> None:
     # Prices whose float sum is not exact: 3 × 0.10 + 0.20 must show 0.50, from cents.
     admin = await shop.token()
-    sticker = await shop.call("POST", "/api/products", admin, json={"name": "Sticker", "price": 0.1, "sku": "STICKER-1", "stock_quantity": 50, "category": "Extras"})
-    pin = await shop.call("POST", "/api/products", admin, json={"name": "Enamel Pin", "price": 0.2, "sku": "PIN-1", "stock_quantity": 50, "category": "Extras"})
+    sticker = await shop.call(
+        "POST",
+        "/api/products",
+        admin,
+        json={"name": "Sticker", "price": 0.1, "sku": "STICKER-1", "stock_quantity": 50, "category": "Extras"},
+    )
+    pin = await shop.call(
+        "POST",
+        "/api/products",
+        admin,
+        json={"name": "Enamel Pin", "price": 0.2, "sku": "PIN-1", "stock_quantity": 50, "category": "Extras"},
+    )
 
     await page.goto("/#/products?category=Extras")
     await page.get_by_role("button", name="Add Sticker to cart").click()

@@ -139,7 +139,14 @@ async def test_a_double_clicked_checkout_makes_one_order(page: Page, shop: Shop)
     await add_to_cart(page, "Laptop", "Laptop")
     await page.goto("/#/cart")
     posts: list[str | None] = []
-    page.on("request", lambda r: posts.append(r.headers.get("idempotency-key")) if r.method == "POST" and r.url.endswith("/api/orders") else None)
+    page.on(
+        "request",
+        lambda r: (
+            posts.append(r.headers.get("idempotency-key"))
+            if r.method == "POST" and r.url.endswith("/api/orders")
+            else None
+        ),
+    )
 
     await page.get_by_role("button", name="Place order").dblclick()
     await expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Order #\d+$"))
@@ -184,7 +191,12 @@ async def test_a_retry_after_a_lost_answer_sends_the_same_key_and_makes_one_orde
 async def test_out_of_stock_shows_the_servers_reason_and_reserves_nothing(page: Page, shop: Shop) -> None:
     shop.require("/api/orders")
     admin = await shop.token()
-    lamp = await shop.call("POST", "/api/products", admin, json={"name": "Limited Lamp", "price": 79.5, "sku": "LAMP-LTD", "stock_quantity": 2})
+    lamp = await shop.call(
+        "POST",
+        "/api/products",
+        admin,
+        json={"name": "Limited Lamp", "price": 79.5, "sku": "LAMP-LTD", "stock_quantity": 2},
+    )
     customer = await shop.register("Olga Out")
     await login(page, customer.email, customer.password)
     await add_to_cart(page, "Limited", "Limited Lamp")
@@ -196,7 +208,9 @@ async def test_out_of_stock_shows_the_servers_reason_and_reserves_nothing(page: 
     await page.get_by_role("button", name="Place order").click()
     alert = page.locator("#alert")
     async with shop.http.post(
-        f"{shop.url}/api/orders", json={"items": [{"product_id": lamp["id"], "quantity": 3}]}, headers={"Authorization": f"Bearer {customer.token}"}
+        f"{shop.url}/api/orders",
+        json={"items": [{"product_id": lamp["id"], "quantity": 3}]},
+        headers={"Authorization": f"Bearer {customer.token}"},
     ) as answer:
         assert answer.status == 409
         detail = (await answer.json())["detail"]
@@ -214,7 +228,12 @@ async def test_out_of_stock_shows_the_servers_reason_and_reserves_nothing(page: 
 async def test_a_product_gone_since_the_cart_was_drawn_gives_a_clear_validation_message(page: Page, shop: Shop) -> None:
     shop.require("/api/orders")
     admin = await shop.token()
-    gone = await shop.call("POST", "/api/products", admin, json={"name": "Vanishing Vase", "price": 12, "sku": "VASE-1", "stock_quantity": 5})
+    gone = await shop.call(
+        "POST",
+        "/api/products",
+        admin,
+        json={"name": "Vanishing Vase", "price": 12, "sku": "VASE-1", "stock_quantity": 5},
+    )
     customer = await shop.register("Vera Vanish")
     await login(page, customer.email, customer.password)
     await add_to_cart(page, "Vanishing", "Vanishing Vase")
@@ -231,7 +250,9 @@ async def test_a_product_gone_since_the_cart_was_drawn_gives_a_clear_validation_
     await expect(page.get_by_role("button", name="Place order")).to_be_disabled()
 
 
-async def test_the_order_page_catches_up_after_a_network_drop(start_shop: StartShop, warehouse: Warehouse, open_page: OpenPage) -> None:
+async def test_the_order_page_catches_up_after_a_network_drop(
+    start_shop: StartShop, warehouse: Warehouse, open_page: OpenPage
+) -> None:
     shop = await held_shop(start_shop, warehouse)
     customer = await shop.register("Liv Link")
     order = await shop.call("POST", "/api/orders", customer.token, json={"items": [{"product_id": 1, "quantity": 1}]})
@@ -239,7 +260,10 @@ async def test_the_order_page_catches_up_after_a_network_drop(start_shop: StartS
     try:
         page = await open_page(link.url)
         reconnects: list[dict[str, str]] = []
-        page.on("request", lambda r: reconnects.append(r.headers) if r.url.endswith(f"/api/orders/{order['id']}/events") else None)
+        page.on(
+            "request",
+            lambda r: reconnects.append(r.headers) if r.url.endswith(f"/api/orders/{order['id']}/events") else None,
+        )
         await login(page, customer.email, customer.password)
         await page.goto(f"/#/orders/{order['id']}")
         await expect(page.locator(".order-status .status")).to_have_text("Created")
@@ -264,7 +288,9 @@ async def test_the_order_page_catches_up_after_a_network_drop(start_shop: StartS
         await link.stop()
 
 
-async def test_an_admin_retries_a_failed_delivery(start_shop: StartShop, warehouse: Warehouse, open_page: OpenPage) -> None:
+async def test_an_admin_retries_a_failed_delivery(
+    start_shop: StartShop, warehouse: Warehouse, open_page: OpenPage
+) -> None:
     warehouse.status = 503  # the warehouse is down: one attempt, and the delivery is failed
     warehouse.open.set()
     shop = await held_shop(start_shop, warehouse, max_attempts=1)
@@ -312,7 +338,9 @@ async def test_the_order_page_shows_the_orders_history_and_follows_it(
 
     warehouse.open.set()
     await expect(page.locator(".order-status")).to_contain_text("Dispatched")
-    await expect(history.locator('[data-kind="delivery"]')).to_contain_text(f"Notified {warehouse.url}: webhook: HTTP 200")
+    await expect(history.locator('[data-kind="delivery"]')).to_contain_text(
+        f"Notified {warehouse.url}: webhook: HTTP 200"
+    )
     await expect(history.locator('[data-kind="status"]').last).to_contain_text(
         "Dispatched: every webhook target acknowledged (the dispatcher)"
     )

@@ -93,7 +93,11 @@ async def test_the_reader_reconnects_with_the_token_and_last_event_id_after_a_dr
     assert len(retries) == 2
     for call in retries:
         # The half-received event 2 was not taken: the reconnect asks for everything after 1.
-        assert call["headers"] == {"Accept": "text/event-stream", "Authorization": "Bearer the-token", "Last-Event-ID": "1"}
+        assert call["headers"] == {
+            "Accept": "text/event-stream",
+            "Authorization": "Bearer the-token",
+            "Last-Event-ID": "1",
+        }
         assert call["url"] == "/api/orders/7/events"  # the token never goes into the URL
     assert result["states"][:3] == ["connecting", "open", "reconnecting"]
     assert "open" in result["states"][3:]

@@ -113,7 +113,7 @@ class Accounts:
             new_hash = await self.passwords.hash(password)
             if await self.users.replace_password_hash(login.user.id, login.password_hash, new_hash):
                 log.info("password re-hashed with the configured parameters", extra={"user_id": login.user.id})
-        except Exception as exc:  # noqa: BLE001 - the login succeeded; only the upgrade did not
+        except Exception as exc:
             # The exception's type only: its message could quote what it was given (the hash).
             log.warning(
                 "could not re-hash a password with the configured parameters",
@@ -136,7 +136,7 @@ class Accounts:
     async def _request_password_reset_logged(self, email: str) -> None:
         try:
             await self.request_password_reset(email)
-        except Exception:  # noqa: BLE001 - nobody awaits this task; the user asks again
+        except Exception:
             log.exception("password reset request failed")
 
     async def request_password_reset(self, email: str) -> None:
@@ -152,7 +152,12 @@ class Accounts:
         await self.users.add_reset_token(login.user.id, reset_token_hash(token), expires_at)
         event = Envelope.new(
             PASSWORD_RESET_REQUESTED,
-            {"email": login.user.email, "name": login.user.name, "reset_token": token, "expires_at": rfc3339(expires_at)},
+            {
+                "email": login.user.email,
+                "name": login.user.name,
+                "reset_token": token,
+                "expires_at": rfc3339(expires_at),
+            },
         )
         if not self.registry.has(DISPATCHER.name):
             log.error("password reset requested, but no dispatcher runs to notify", extra={"user_id": login.user.id})
@@ -173,9 +178,7 @@ class Accounts:
         now = time.time()
         user_id = await self.users.reset_password(reset_token_hash(token), password_hash, now)
         if user_id is None:
-            raise ValidationFailed(
-                RESET_TOKEN_REFUSED, [FieldError(("token",), "unknown, already used or expired")]
-            )
+            raise ValidationFailed(RESET_TOKEN_REFUSED, [FieldError(("token",), "unknown, already used or expired")])
         self.revocations.void_tokens_issued_before(user_id, now)
         log.info("password reset", extra={"user_id": user_id})
 

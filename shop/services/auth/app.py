@@ -82,9 +82,14 @@ def create_app(cfg: ShopConfig, registry: Registry, revocations: TokenRevocation
         database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts, cfg.data.synchronous)
     )
     app.cleanup_ctx.append(revocations_and_pending_resets)
-    app.cleanup_ctx.append(pruning_context(cfg.retention, lambda: [
-        PruneStep("expired_reset_tokens", 0, accounts.get().users.prune_expired_resets),
-    ]))
+    app.cleanup_ctx.append(
+        pruning_context(
+            cfg.retention,
+            lambda: [
+                PruneStep("expired_reset_tokens", 0, accounts.get().users.prune_expired_resets),
+            ],
+        )
+    )
     app.cleanup_ctx.append(admin_account)
     internal = internal_app(registry.service_token, internal_routes)
     internal[ACCOUNTS] = accounts

@@ -4,9 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
-from shop.validation import NON_BLANK, Email
-
 from shop.services.customers.models import ProfileFields
+from shop.validation import NON_BLANK, Email
 
 Role = Literal["customer", "admin"]
 # Never trimmed (the profile fields are): login compares the password exactly as typed.
@@ -69,9 +68,7 @@ class ForgotPasswordRequest(BaseModel):
 
 
 class PasswordResetAccepted(BaseModel):
-    message: str = (
-        "If an account exists for this email, a password reset token has been sent to it."
-    )
+    message: str = "If an account exists for this email, a password reset token has been sent to it."
 
 
 class ChangePasswordRequest(BaseModel):

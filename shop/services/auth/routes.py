@@ -7,8 +7,8 @@ from shop.db import Slot
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_caller
 from shop.jsonutil import json_response
-from shop.pathparams import parse_id, path_id
 from shop.openapi import operation
+from shop.pathparams import parse_id, path_id
 from shop.services.auth.accounts import Accounts
 from shop.services.auth.models import (
     ChangePasswordRequest,

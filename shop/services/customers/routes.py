@@ -6,8 +6,7 @@ import re
 from aiohttp import web
 
 from shop.db import Slot
-from shop.errors import Conflict, NotFound
-from shop.errors import FieldError, ShopError, ValidationFailed
+from shop.errors import Conflict, FieldError, NotFound, ShopError, ValidationFailed
 from shop.gateway.bodies import parse_model, read_json, read_model
 from shop.gateway.context import require_admin, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
@@ -16,8 +15,8 @@ from shop.ops import REGISTRY
 from shop.paging import Page
 from shop.pathparams import parse_id
 from shop.services.auth.client import AUTH
-from shop.services.customers.models import Customer, CustomerCreate, CustomerUpdate
 from shop.services.customers.echoed import without_echoed_fields
+from shop.services.customers.models import Customer, CustomerCreate, CustomerUpdate
 from shop.services.customers.store import CustomerStore
 
 STORES = web.AppKey("customer_stores", Slot[CustomerStore])

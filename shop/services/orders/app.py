@@ -16,7 +16,8 @@ from shop.internal import internal_app
 from shop.registry import Registry
 from shop.retention import PruneStep, pruning_context
 from shop.services import ServiceApps
-from shop.services.orders.client import ORDERS as ORDERS_SERVICE, LocalOrdersClient
+from shop.services.orders.client import ORDERS as ORDERS_SERVICE
+from shop.services.orders.client import LocalOrdersClient
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.placing import Orders
 from shop.services.orders.routes import BROADCASTER, ORDERS, WATCHDOG, internal_routes, routes
@@ -80,10 +81,15 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(lifecycle)
     keep = cfg.retention
-    app.cleanup_ctx.append(pruning_context(keep, lambda: [
-        PruneStep("idempotency_keys", keep.idempotency_keys_seconds, orders.get().store.prune_idempotency_keys),
-        PruneStep("published_outbox", keep.published_outbox_seconds, orders.get().store.prune_published_outbox),
-    ]))
+    app.cleanup_ctx.append(
+        pruning_context(
+            keep,
+            lambda: [
+                PruneStep("idempotency_keys", keep.idempotency_keys_seconds, orders.get().store.prune_idempotency_keys),
+                PruneStep("published_outbox", keep.published_outbox_seconds, orders.get().store.prune_published_outbox),
+            ],
+        )
+    )
     app.on_shutdown.append(stop_streams_and_relay)
 
     internal = internal_app(registry.service_token, internal_routes)

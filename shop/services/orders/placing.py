@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable, Hashable
 from shop.errors import Conflict, FieldError, NotFound, ShopError, Unauthorized, ValidationFailed
 from shop.readcache import Answer, ReadCache
 from shop.registry import Registry
+from shop.services.customers.client import CUSTOMERS
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.models import Order, OrderCreate
-from shop.services.customers.client import CUSTOMERS
 from shop.services.orders.store import IdempotentHit, KeyTaken, NewOrder, OrderStore, PricedLine
 from shop.services.products.client import PRODUCTS, StockLine
 
@@ -131,9 +131,7 @@ class Orders:
                     "All products of one order must be priced in the same currency.",
                     [FieldError(("items",), "mixed currencies")],
                 )
-            priced = [
-                PricedLine(pid, by_id[pid].name, qty, by_id[pid].price_cents) for pid, qty in lines.items()
-            ]
+            priced = [PricedLine(pid, by_id[pid].name, qty, by_id[pid].price_cents) for pid, qty in lines.items()]
             order = await self.store.create(
                 NewOrder(customer_id, priced, currencies.pop(), reservation_id, updated_by, key, digest)
             )

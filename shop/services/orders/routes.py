@@ -16,8 +16,8 @@ from shop.gateway.context import Caller, require_admin, require_caller, require_
 from shop.jsonutil import dumps, json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
-from shop.readcache import Answer
 from shop.pathparams import MAX_ID, parse_id, path_id
+from shop.readcache import Answer
 from shop.services.orders.live import StatusBroadcaster
 from shop.services.orders.models import (
     Order,
@@ -120,7 +120,9 @@ async def _visible_order(request: web.Request) -> tuple[Order, Caller]:
             headers={"Location": "The new order's URL."},
             description="For the original UI's bare array, also `message`, `order_count` (1) and `order_ids`.",
         ),
-        200: Content(OrderAnswer | PlacedFromOriginalBody, description="A retry with the same Idempotency-Key and body."),
+        200: Content(
+            OrderAnswer | PlacedFromOriginalBody, description="A retry with the same Idempotency-Key and body."
+        ),
     },
     errors={409: "Not enough stock (nothing reserved), or the Idempotency-Key was used with another body."},
 )

@@ -306,7 +306,6 @@ class OrderStore:
             f"UPDATE outbox SET published_at = ? WHERE id IN ({placeholders(outbox_ids)})", [utc_now(), *outbox_ids]
         )
 
-
     # -- the timeline and the watchdog --------------------------------------------------------
 
     async def history(self, order_id: int) -> list[sqlite3.Row]:
@@ -371,9 +370,11 @@ class OrderStore:
         return await self.db.write(unit)
 
     async def unpublished_events(self, order_id: int) -> int:
-        return int(await self.db.fetch_value(
-            "SELECT COUNT(*) FROM outbox WHERE key = ? AND published_at IS NULL", (str(order_id),)
-        ))
+        return int(
+            await self.db.fetch_value(
+                "SELECT COUNT(*) FROM outbox WHERE key = ? AND published_at IS NULL", (str(order_id),)
+            )
+        )
 
     # -- retention (shop/retention.py): each call deletes one small batch ---------------------
 

@@ -56,7 +56,9 @@ class Watchdog(BackgroundLoop):
         for row in await store.created_before(utc_now(self._stuck_after), MAX_REPORTED):
             reason = await self._reason(store, row["id"])
             found.append(StuckOrder(order_id=row["id"], created_at=row["created_at"], reason=reason))
-            await store.add_note(row["id"], "stuck", "watchdog", f"still Created after {self._stuck_after:g} s: {reason}")
+            await store.add_note(
+                row["id"], "stuck", "watchdog", f"still Created after {self._stuck_after:g} s: {reason}"
+            )
         if len(found) > len(self.stuck):
             log.warning("orders stuck in Created", extra={"count": len(found), "oldest": found[0].order_id})
         self.stuck = found

@@ -34,9 +34,18 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
     )
     app.cleanup_ctx.append(seed_catalogue)
     keep = cfg.retention
-    app.cleanup_ctx.append(pruning_context(keep, lambda: [
-        PruneStep("released_reservations", keep.released_reservations_seconds, stores.get().prune_released_reservations),
-    ]))
+    app.cleanup_ctx.append(
+        pruning_context(
+            keep,
+            lambda: [
+                PruneStep(
+                    "released_reservations",
+                    keep.released_reservations_seconds,
+                    stores.get().prune_released_reservations,
+                ),
+            ],
+        )
+    )
 
     internal = internal_app(registry.service_token, internal_routes)
     internal[STORES] = stores

@@ -17,16 +17,16 @@ from pydantic import BaseModel, ValidationError
 
 from shop.db import Slot
 from shop.errors import BadGateway, ShopError
+from shop.pathparams import MAX_ID
 from shop.registry import RemoteEndpoint, ServiceKey
+from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.models import (
-    MAX_ID,
     Product,
     ReservationOutcome,
     ReservedProduct,
     StockLine,
     check_reservation_id,
 )
-from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.store import Label, ProductStore
 
 IDS_PER_CALL = 200

@@ -17,17 +17,16 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
-    computed_field,
     BeforeValidator,
     ConfigDict,
     Field,
     WithJsonSchema,
+    computed_field,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from shop.errors import FieldError, ValidationFailed
-from shop.pathparams import MAX_ID
 from shop.validation import NON_BLANK, WHOLE_NUMBER, StripsText, without_nulls
 
 MAX_PRICE = Decimal("1000000.00")

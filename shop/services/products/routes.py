@@ -13,8 +13,11 @@ from shop.gateway.context import require_admin
 from shop.jsonutil import dumps, json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
+from shop.pathparams import MAX_ID
+from shop.readcache import Answer
+from shop.services.products.errors import NotEnoughStock, ProductMissing
+from shop.services.products.images import request_origin, with_absolute_images
 from shop.services.products.models import (
-    MAX_ID,
     Product,
     ProductCreate,
     ProductFilters,
@@ -23,9 +26,6 @@ from shop.services.products.models import (
     ReservationRequest,
     StockLine,
 )
-from shop.readcache import Answer
-from shop.services.products.images import request_origin, with_absolute_images
-from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.store import ProductStore
 
 STORES = web.AppKey("product_stores", Slot[ProductStore])
@@ -141,7 +141,9 @@ async def update_product(request: web.Request) -> web.Response:
     require_admin(request)
     product_id = _id(request)
     changes = await read_model(request, ProductUpdate)
-    return json_response(with_absolute_images(await _store(request).update(product_id, changes), request_origin(request)))
+    return json_response(
+        with_absolute_images(await _store(request).update(product_id, changes), request_origin(request))
+    )
 
 
 @routes.delete("/{product_id}")

@@ -16,10 +16,10 @@ import orjson
 
 from shop.db import Database, Migration, placeholders, rows, utc_now
 from shop.errors import Conflict, FieldError, NotFound, ValidationFailed
+from shop.pathparams import MAX_ID
 from shop.readcache import ReadCache
 from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.models import (
-    MAX_ID,
     MAX_LINE_QUANTITY,
     MAX_LINES,
     Product,
@@ -91,8 +91,20 @@ _COLUMNS = (
 _JSON_FIELDS = ("images", "reviews", "specifications")
 # Columns an update may set, in a fixed order; the names never come from the request.
 _UPDATABLE = (
-    "name", "description", "price_cents", "currency", "stock_quantity", "category", "brand", "sku",
-    "images", "ratings", "reviews", "additional_info", "specifications", "model",
+    "name",
+    "description",
+    "price_cents",
+    "currency",
+    "stock_quantity",
+    "category",
+    "brand",
+    "sku",
+    "images",
+    "ratings",
+    "reviews",
+    "additional_info",
+    "specifications",
+    "model",
 )
 _INSERT = (
     "INSERT INTO products (name, description, price_cents, currency, stock_quantity, category, brand,"
@@ -178,9 +190,7 @@ def _where(filters: ProductFilters) -> tuple[str, dict[str, Any]]:
     clauses: list[str] = []
     params: dict[str, Any] = {}
     if filters.q:
-        clauses.append(
-            "(name LIKE :q ESCAPE '\\' OR description LIKE :q ESCAPE '\\' OR brand LIKE :q ESCAPE '\\')"
-        )
+        clauses.append("(name LIKE :q ESCAPE '\\' OR description LIKE :q ESCAPE '\\' OR brand LIKE :q ESCAPE '\\')")
         params["q"] = _like_pattern(filters.q)
     if filters.category:
         clauses.append("category = :category COLLATE NOCASE")
@@ -259,9 +269,7 @@ class ProductStore:
         seeded = [{**_column_values(item.model_dump()), "now": now} for item in catalogue]
 
         def unit(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO seeds (name, applied_at) VALUES (?, ?)", (CATALOGUE_SEED, now)
-            )
+            cursor = conn.execute("INSERT OR IGNORE INTO seeds (name, applied_at) VALUES (?, ?)", (CATALOGUE_SEED, now))
             if cursor.rowcount != 1:
                 return False
             conn.executemany(_INSERT, seeded)
@@ -391,9 +399,7 @@ class ProductStore:
 # -- units of work: each runs whole on the writer's thread --------------------------------------
 
 
-def _reserve(
-    conn: sqlite3.Connection, reservation_id: str, wanted: dict[int, int], now: str
-) -> list[ReservedProduct]:
+def _reserve(conn: sqlite3.Connection, reservation_id: str, wanted: dict[int, int], now: str) -> list[ReservedProduct]:
     earlier = rows(
         conn,
         "SELECT product_id, quantity, product FROM reservations WHERE reservation_id = ? ORDER BY line_no",
@@ -421,9 +427,7 @@ def _reserve(
             raise NotEnoughStock(product_id, int(left[0]["stock_quantity"]), quantity)
 
     ids = list(wanted)
-    found = rows(
-        conn, f"SELECT id, {_RESERVED_JSON} AS product FROM products WHERE id IN ({placeholders(ids)})", ids
-    )
+    found = rows(conn, f"SELECT id, {_RESERVED_JSON} AS product FROM products WHERE id IN ({placeholders(ids)})", ids)
     documents = {row["id"]: row["product"] for row in found}
     conn.executemany(
         "INSERT INTO reservations (reservation_id, line_no, product_id, quantity, product, created_at)"
