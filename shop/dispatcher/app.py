@@ -29,13 +29,13 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         db = await Database.open(cfg.data.dir / "dispatcher.db", MIGRATIONS, cfg.data.synchronous)
         dispatcher = Dispatcher(DispatchStore(db), registry, cfg.dispatcher, cfg.notifications.webhooks)
-        dispatchers.set(dispatcher)
+        dispatchers.set(dispatcher, db.ping)
         dispatcher.start()  # resumes deliveries a previous run left pending
         try:
             yield
         finally:
             await dispatcher.stop()
-            dispatchers.set(None)
+            dispatchers.clear()
             await db.close()
 
     async def handle(envelope: Envelope) -> None:
@@ -43,7 +43,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         # finished; raising then makes the bus deliver the event again.
         await dispatchers.get().handle(envelope)
 
-    dead_letters = StoredDeadLetters("dispatcher", lambda: dispatchers.get().db)
+    dead_letters = StoredDeadLetters("dispatcher", lambda: dispatchers.get().store.db)
     bus.subscribe(cfg.bus.topic, CONSUMER_GROUP, handle, dead_letters)
 
     app = web.Application()

@@ -45,7 +45,6 @@ class Dispatcher:
     ) -> None:
         self.store = store
         self.notification_targets = list(notification_targets)
-        self.db = store.db
         self.registry = registry
         self.cfg = cfg
         self._wakeup = asyncio.Event()

@@ -48,7 +48,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         store = OrderStore(db, cfg.bus.topic)
         relay = OutboxRelay(store, bus)
         service = Orders(store, registry, broadcaster, relay.wake)
-        orders.set(service)
+        orders.set(service, db.ping)
         # Nothing is in flight yet: any reservation still 'pending' was left by a crash.
         await service.release_leftovers(pending_before=utc_now())
         if cfg.bus.relay_enabled:
@@ -63,7 +63,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciler
             await relay.stop()
-            orders.set(None)
+            orders.clear()
             await db.close()
 
     async def stop_streams_and_relay(app: web.Application) -> None:
