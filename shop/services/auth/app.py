@@ -72,12 +72,12 @@ def create_app(cfg: ShopConfig, registry: Registry, revocations: TokenRevocation
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        passwords.close()
 
     app = web.Application()
     app[ACCOUNTS] = accounts
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
+    app.cleanup_ctx.append(passwords.context)  # first: closes after everything that hashes
     app.cleanup_ctx.append(
         database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts, cfg.data.synchronous)
     )
