@@ -9,7 +9,7 @@ from shop.internal import internal_app
 from shop.registry import Registry
 from shop.services import ServiceApps
 from shop.services.customers.client import CUSTOMERS, LocalCustomersClient
-from shop.services.customers.routes import STORES, internal_routes, routes
+from shop.services.customers.routes import REGISTRY, STORES, internal_routes, routes
 from shop.services.customers.store import MIGRATIONS, CustomerStore
 
 
@@ -17,6 +17,7 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
     stores = Slot[CustomerStore]("customers")
     app = web.Application()
     app[STORES] = stores
+    app[REGISTRY] = registry
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
     app.cleanup_ctx.append(
