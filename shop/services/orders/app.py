@@ -19,8 +19,8 @@ from shop.services import ServiceApps
 from shop.services.orders.client import ORDERS as ORDERS_SERVICE
 from shop.services.orders.client import LocalOrdersClient
 from shop.services.orders.live import StatusBroadcaster
-from shop.services.orders.placing import Orders
 from shop.services.orders.routes import BROADCASTER, ORDERS, WATCHDOG, internal_routes, routes
+from shop.services.orders.service import Orders
 from shop.services.orders.store import MIGRATIONS, OrderStore
 from shop.services.orders.watchdog import Watchdog
 

@@ -29,7 +29,7 @@ from shop.services.orders.models import (
     StatusEvent,
 )
 from shop.services.orders.original import placed_from_original_body, with_original_fields
-from shop.services.orders.placing import Orders
+from shop.services.orders.service import Orders
 from shop.services.orders.store import OrderDocument
 from shop.services.orders.timeline import Timeline, timeline
 from shop.services.orders.watchdog import StuckOrder, Watchdog
