@@ -107,7 +107,6 @@ def test_environment_makes_a_service_remote(monkeypatch: pytest.MonkeyPatch) -> 
         ("SHOP_AUTH__ARGON2_MEMORY_KIB", "7", "auth.argon2_memory_kib"),
         ("SHOP_AUTH__ARGON2_PARALLELISM", "0", "auth.argon2_parallelism"),
         ("SHOP_SERVICES__CUSTOMERS__URL", "ftp://x", "services.customers.url"),
-        ("SHOP_SERVICES__BILLING__URL", "http://127.0.0.1:1", "services"),
     ],
 )
 def test_a_bad_environment_value_names_the_key(

@@ -27,25 +27,17 @@ _PAYLOAD_KEY = "jwt_payload"  # aiohttp-jwt only supports a string key here
 _ROLES = {"customer", "admin"}
 REQUIRED_CLAIMS = ("sub", "email", "role", "iat", "exp", "iss", "jti")
 
-# Public routes where a stale token must not get in the way (logging in again, probes).
-PUBLIC_PATHS = frozenset(
-    {
-        "/api/auth/login",
-        "/api/auth/register",
-        "/api/auth/forgot-password",
-        "/api/auth/reset-password",
-        "/health",
-        "/ready",
-    }
-)
+# Where a stale token must not get in the way: the probes, and the paths services declare
+# (logging in again; shop.services.Service.public_paths).
+PROBE_PATHS = frozenset({"/health", "/ready"})
 INTERNAL_PREFIX = "/internal/"  # service-to-service routes carry their own credential instead
 VERIFIED_TOKENS = 10_000  # tokens remembered as verified; well under 1 KB each
 
 
-def reads_token(request: web.Request) -> bool:
+def reads_token(request: web.Request, public_paths: frozenset[str]) -> bool:
     """Whether the request's token, if it sent one, is to be verified."""
     return not (
-        request.method == "OPTIONS" or routed_path(request) in PUBLIC_PATHS or request.path.startswith(INTERNAL_PREFIX)
+        request.method == "OPTIONS" or routed_path(request) in public_paths or request.path.startswith(INTERNAL_PREFIX)
     )
 
 

@@ -7,15 +7,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from shop.bus import Bus
 from shop.bus.outbox import OutboxRelay
-from shop.config import ShopConfig
 from shop.db import Database, Slot, utc_now
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
-from shop.registry import Registry
 from shop.retention import PruneStep, pruning_context
-from shop.services import ServiceApps
+from shop.services import Service, ServiceApps, ServiceContext
 from shop.services.orders.client import ORDERS as ORDERS_SERVICE
 from shop.services.orders.client import LocalOrdersClient
 from shop.services.orders.live import StatusBroadcaster
@@ -31,7 +28,8 @@ RECONCILE_SECONDS = 5.0
 ABANDONED_AFTER_SECONDS = 300
 
 
-def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
+def create_app(ctx: ServiceContext) -> ServiceApps:
+    cfg, registry, bus = ctx.cfg, ctx.registry, ctx.bus
     orders = Slot[Orders]("orders")
     broadcaster = StatusBroadcaster()
     relay: OutboxRelay | None = None
@@ -98,6 +96,17 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     internal[WATCHDOG] = watchdog
     registry.register_local(ORDERS_SERVICE, LocalOrdersClient(orders, watchdog), orders.ping)
     return ServiceApps("orders", app, internal)
+
+
+SERVICE = Service(
+    name="orders",
+    create_app=create_app,
+    key=ORDERS_SERVICE,
+    routes=routes,
+    calls=("products", "customers"),  # prices and stock; the customer must still exist
+    uses_bus=True,  # publishes order.created, through the outbox
+    databases={"orders": MIGRATIONS},
+)
 
 
 async def _reconcile(service: Orders) -> None:
