@@ -233,7 +233,7 @@ def load_config(path: Path | None = Path("config.toml")) -> ShopConfig:
     if path is not None and toml_file is None and path != Path("config.toml"):
         raise ConfigError(f"configuration file {path} does not exist")
 
-    class _Settings(ShopConfig, BaseSettings):  # type: ignore[misc]
+    class _Settings(ShopConfig, BaseSettings):
         model_config = SettingsConfigDict(
             env_prefix="SHOP_",
             env_nested_delimiter="__",

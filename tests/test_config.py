@@ -234,7 +234,7 @@ def test_a_short_admin_password_is_refused_without_echoing_it(monkeypatch: pytes
 
 def test_a_malformed_admin_email_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOP_AUTH__ADMIN_EMAIL", "not-an-email")
-    with pytest.raises(ConfigError, match="auth.admin_email"):
+    with pytest.raises(ConfigError, match=r"auth\.admin_email"):
         load_config(None)
 
 

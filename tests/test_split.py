@@ -100,7 +100,7 @@ async def split_shop(tmp_path: Path, bus: Mapping[str, Any], warehouse: str) -> 
             return_exceptions=True,
         )
         shop = SplitShop({}, env, data)
-        for process, result in zip(PROCESSES, started):
+        for process, result in zip(PROCESSES, started, strict=True):
             if isinstance(result, ShopProcess):
                 shop.processes[process] = result
         # Stops whichever process runs under that name at the end (a restarted one too).

@@ -106,7 +106,7 @@ class TokenCheck:
         except (web.HTTPUnauthorized, web.HTTPForbidden, Unauthorized):
             if began:  # the route itself refused: its answer stands
                 raise
-        request.pop(CALLER, None)  # type: ignore[arg-type]
+        request.pop(CALLER, None)
         request[TOKEN_SENT] = False
         return await then(request)
 
@@ -123,7 +123,7 @@ class TokenCheck:
             del self._verified[header]  # expired: aiohttp-jwt says so, with its answer
 
         async def with_caller(request: web.Request) -> web.StreamResponse:
-            payload = request.get(_PAYLOAD_KEY)  # type: ignore[call-overload]
+            payload = request.get(_PAYLOAD_KEY)
             if payload is not None:
                 caller = caller_from_claims(payload)
                 issued_at = float(payload["iat"])

@@ -22,6 +22,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from shop.config import ShopConfig
+from shop.errors import TooManyRequests
 from shop.gateway.access import AccessLog, incoming_or_new_request_id
 from shop.gateway.auth import PROBE_PATHS, TokenCheck, anyone_may_call, reads_token
 from shop.gateway.bodies import check_body
@@ -30,7 +31,7 @@ from shop.gateway.cors import off_route_preflight
 from shop.gateway.errors import error_response
 from shop.gateway.forwarded import vouched_client
 from shop.gateway.headers import check_header_encoding
-from shop.gateway.ratelimit import RateLimiter, TooManyRequests
+from shop.gateway.ratelimit import RateLimiter
 from shop.gateway.revocation import TokenRevocations
 from shop.metrics import Metrics
 
@@ -58,6 +59,7 @@ def gateway_middleware(
         remote = request.remote
         status = 500  # what the log says if the handler is cancelled or the client goes away
         forwarded_for = None
+        response: web.StreamResponse
         try:
             try:
                 check_header_encoding(request)  # 400 before anything reads a header

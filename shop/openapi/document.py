@@ -215,7 +215,11 @@ def _with_operation_ids(app: web.Application) -> Iterator[tuple[Route, str]]:
     seen: set[str] = set()
     for route in routes:
         operation = described(route.handler)
-        base = (operation.operation_id if operation else None) or getattr(route.handler, "__name__", "operation")
+        base = (
+            operation.operation_id
+            if operation and operation.operation_id
+            else str(getattr(route.handler, "__name__", "operation"))
+        )
         if methods_per_handler[id(route.handler)] > 1:  # PUT and PATCH on one handler
             base = f"{base}_{route.method.lower()}"
         operation_id, n = base, 1

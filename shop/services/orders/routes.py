@@ -169,7 +169,7 @@ async def list_orders(request: web.Request) -> web.Response:
     service = _orders(request)
 
     async def load() -> Answer:
-        orders, total = await service.store.list(customer_id, page.limit, page.offset)
+        orders, total = await service.store.list_page(customer_id, page.limit, page.offset)
         return Answer(dumps(await _enrich(request, orders)), page.headers(request, total))
 
     # The caller's scope and the query string as sent: the same page, and the same Link header.
