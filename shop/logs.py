@@ -8,19 +8,21 @@ the fields the contract names.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import functools
 import json
 import logging
 import sys
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import orjson
 from aiohttp.http_exceptions import HttpProcessingError
 
-# How long a direct line may wait in the stream's buffer before it is written out.
+# How long a direct line may be held before it is written out.
 FLUSH_SECONDS = 0.01
 
 # Attributes every LogRecord has; anything else on a record came from `extra=`.
@@ -29,6 +31,8 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        if _HOLDING:  # lines held on this thread go out first: the log stays in order
+            write_held_lines(threading.get_ident())
         entry: dict[str, object] = {
             "ts": timestamp(record.created),
             "level": record.levelname.lower(),
@@ -62,30 +66,36 @@ def json_bytes(entry: Mapping[str, object]) -> bytes:
 
 
 class _Sink(NamedTuple):
-    """Where a handler's lines go: through the stream's byte buffer when it has a UTF-8 one
-    (sys.stderr is line-buffered, and its text layer would make every line a system call of
-    its own), else through the stream."""
+    """Where a handler's held lines go: as one block of bytes into the stream's byte buffer
+    when it has a UTF-8 one (sys.stderr, a file), else as text through the stream."""
 
     handler: logging.StreamHandler[Any]
-    write: Callable[[bytes], object]
+    buffer: Any  # io.BufferedWriter, or the raw file under PYTHONUNBUFFERED=1; None: text
+    end: bytes  # the handler's terminator
 
     @classmethod
     def of(cls, handler: logging.StreamHandler[Any]) -> _Sink:
         stream = handler.stream
         buffer = getattr(stream, "buffer", None)
-        terminator = handler.terminator
-        if buffer is not None and str(getattr(stream, "encoding", "")).lower().replace("-", "") == "utf8":
-            # A buffered writer takes a whole line at once under a lock of its own.
-            end = terminator.encode()
-            return cls(handler, lambda line: buffer.write(line + end))
-        lock = handler.lock
-        assert lock is not None  # set by Handler.__init__
+        if str(getattr(stream, "encoding", "")).lower().replace("-", "") != "utf8":
+            buffer = None
+        return cls(handler, buffer, handler.terminator.encode())
 
-        def write_text(line: bytes) -> None:
-            with lock:
-                stream.write(line.decode() + terminator)
-
-        return cls(handler, write_text)
+    def write(self, lines: list[bytes]) -> None:
+        block = self.end.join(lines) + self.end
+        with self.handler.lock:  # type: ignore[union-attr]  # set by Handler.__init__
+            stream = self.handler.stream
+            if self.buffer is None:
+                stream.write(block.decode())
+            else:
+                stream.flush()  # what went through the text layer before stays before
+                view = memoryview(block)
+                while view:
+                    written = self.buffer.write(view)  # a raw file may take part of it
+                    if not written:
+                        raise BlockingIOError("the log stream took nothing")
+                    view = view[written:]
+            stream.flush()
 
 
 def timestamp(created: float) -> str:
@@ -118,7 +128,10 @@ class JsonLines:
     def __init__(self, logger: logging.Logger, msg: str) -> None:
         self._logger = logger
         self._msg = msg
-        self._pending: list[_Sink] | None = None  # written to since the last flush
+        self._held: list[bytes] = []  # lines not written yet, FLUSH_SECONDS at most
+        self._sinks: list[_Sink] | None = None  # where the held lines go
+        self._lock = threading.Lock()  # the exit hook writes from the main thread
+        self.thread = 0  # the thread the held lines were logged on
         # What follows the time in every line, as JsonFormatter orders it: level, logger, msg.
         constant = orjson.dumps({"level": "info", "logger": logger.name, "msg": msg})
         self._after_time = b'",' + constant[1:-1] + b","
@@ -138,45 +151,43 @@ class JsonLines:
 
     def info(self, fields: dict[str, object]) -> None:
         """Log one line (the caller checked `enabled()`, so as not to gather the fields)."""
-        # While a flush is pending, the handlers found for the first line since still serve.
-        sinks = self._pending or self._plain_sinks()
+        # While lines are held, the handlers found for the first of them still serve.
+        sinks = self._sinks or self._plain_sinks()
         if sinks is None:
             self._logger.info(self._msg, extra=fields)
             return
         rest = json_bytes(fields)[1:]  # the fields' members and the closing brace
         after_time = self._after_time if rest != b"}" else self._after_time[:-1]
         line = b'{"ts":"' + self._now() + after_time + rest
-        for handler, write in sinks:
+        with self._lock:
+            self._held.append(line)
+            if len(self._held) > 1:
+                return
+            self._sinks, self.thread = sinks, threading.get_ident()
+        _HOLDING.add(self)
+        self._flush_later()
+
+    def _flush_later(self) -> None:
+        """Held lines go out in one write per FLUSH_SECONDS, not a write (a system call)
+        each, which costs as much as the rest of the line, and more than that when the
+        stream is unbuffered (PYTHONUNBUFFERED=1, as many container images set). A kill -9
+        loses at most that long's lines; a clean stop writes them (atexit)."""
+        try:
+            asyncio.get_running_loop().call_later(FLUSH_SECONDS, self.flush)
+        except RuntimeError:  # no loop here (a thread, a script): write now
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the lines held so far."""
+        with self._lock:
+            held, self._held = self._held, []
+            sinks, self._sinks = self._sinks, None
+        _HOLDING.discard(self)
+        for sink in sinks or ():
             try:
-                write(line)
+                sink.write(held)
             except Exception:
-                self._failed(handler)
-        if not self._pending:
-            self._flush_later(sinks)
-
-    def _flush_later(self, sinks: list[_Sink]) -> None:
-        """Lines go out in one write per FLUSH_SECONDS, not a write (a system call) each,
-        which cost as much as the rest of the line. A kill -9 loses at most that long's
-        lines; a clean stop flushes them (logging.shutdown at exit)."""
-        try:
-            asyncio.get_running_loop().call_later(FLUSH_SECONDS, self._flush)
-        except RuntimeError:  # no loop here (a thread, a script): flush now
-            for handler, _ in sinks:
-                self._flush_handler(handler)
-            return
-        self._pending = sinks
-
-    def _flush(self) -> None:
-        sinks, self._pending = self._pending, None
-        for handler, _ in sinks or ():
-            self._flush_handler(handler)
-
-    def _flush_handler(self, handler: logging.StreamHandler[Any]) -> None:
-        try:
-            with handler.lock:  # type: ignore[union-attr]
-                handler.stream.flush()
-        except Exception:
-            self._failed(handler)
+                self._failed(sink.handler)
 
     def _failed(self, handler: logging.Handler) -> None:
         # As StreamHandler.emit: report on stderr (logging.raiseExceptions), carry on.
@@ -204,6 +215,24 @@ class JsonLines:
                 found.append(_Sink.of(handler))  # type: ignore[arg-type]
             logger = logger.parent if logger.propagate else None
         return found or None  # none: logging's last resort and its one-time warning apply
+
+
+# The JsonLines holding lines right now (strong references only until they are written).
+_HOLDING: set[JsonLines] = set()
+
+
+def write_held_lines(thread: int | None = None) -> None:
+    """Write the lines JsonLines hold (those held on `thread` only, if given): before a line
+    that goes through logging on that thread, so the log stays in order, and at exit. Only
+    that thread's: a handler's lock is taken to write, and taking another handler's lock
+    while formatting under one's own could deadlock against a second thread."""
+    for lines in list(_HOLDING):
+        if thread is None or lines.thread == thread:
+            lines.flush()
+
+
+# Registered after logging's own exit hook, so it runs before logging.shutdown flushes.
+atexit.register(write_held_lines)
 
 
 def configure_logging(level: str = "INFO") -> None:

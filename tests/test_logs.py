@@ -8,6 +8,8 @@ import io
 import itertools
 import json
 import logging
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -151,3 +153,51 @@ async def test_direct_lines_go_out_together_soon_in_order_with_other_lines(tmp_p
     finally:
         logger.removeHandler(handler)
         stream.close()
+
+
+class CountingFile(io.FileIO):
+    """A raw, unbuffered file, as sys.stderr's byte layer is under PYTHONUNBUFFERED=1."""
+
+    writes = 0
+
+    def write(self, data: object) -> int:  # type: ignore[override]
+        CountingFile.writes += 1
+        return super().write(data)  # type: ignore[arg-type]
+
+
+async def test_held_lines_are_one_write_even_on_an_unbuffered_stream(tmp_path: Path) -> None:
+    path = tmp_path / "shop.log"
+    raw = CountingFile(path, "w")
+    stream = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)  # type: ignore[type-var]
+    logger = logging.getLogger(f"shop.test.lines.{next(_names)}")
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        lines = JsonLines(logger, "request")
+        CountingFile.writes = 0
+        for status in range(200, 250):
+            lines.info({**FIELDS, "status": status})
+        assert CountingFile.writes == 0  # held: no system call per line
+        await eventually(lambda: holds(path.read_text().count("\n") == 50), "the held lines to be written")
+        assert CountingFile.writes == 1
+        assert [json.loads(line)["status"] for line in path.read_text().splitlines()] == list(range(200, 250))
+    finally:
+        logger.removeHandler(handler)
+        stream.close()
+
+
+def test_lines_held_when_the_process_ends_are_written() -> None:
+    # The loop closes before FLUSH_SECONDS pass: the exit hook writes what is held.
+    script = (
+        "import asyncio, logging\n"
+        "from shop.logs import JsonLines, configure_logging\n"
+        "configure_logging('INFO')\n"
+        "async def main():\n"
+        "    JsonLines(logging.getLogger('shop.access'), 'request').info({'status': 200})\n"
+        "asyncio.run(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60, check=True)
+    assert [json.loads(line)["status"] for line in done.stderr.decode().splitlines()] == [200]
