@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shop import datalock
-from shop.db import Migration, utc_now
+from shop.clock import utc_now
+from shop.db import Migration
 from shop.dispatcher.store import MIGRATIONS as DISPATCHER_MIGRATIONS
 from shop.services.auth.store import MIGRATIONS as AUTH_MIGRATIONS
 from shop.services.customers.store import MIGRATIONS as CUSTOMERS_MIGRATIONS

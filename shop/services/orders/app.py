@@ -9,8 +9,9 @@ from aiohttp import web
 
 from shop.bus import Bus
 from shop.bus.outbox import OutboxRelay
+from shop.clock import utc_now
 from shop.config import ShopConfig
-from shop.db import Database, Slot, utc_now
+from shop.db import Database, Slot
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
 from shop.registry import Registry

@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 
 from shop.bus.envelope import Envelope
-from shop.db import Database, Migration, placeholders, rows, utc_now
+from shop.clock import utc_now
+from shop.db import Database, Migration, placeholders, rows
 from shop.errors import Conflict, NotFound
 from shop.services.orders.models import ALLOWED_TRANSITIONS, Order, StatusEvent, cents_to_amount
 
