@@ -23,6 +23,8 @@ from typing import Any, Self
 
 import pytest
 
+from shop.testing import free_port
+
 ENV_VAR = "SHOP_TEST_KAFKA"
 START_DEADLINE_SECONDS = 15.0
 STOP_DEADLINE_SECONDS = 10.0
@@ -59,12 +61,6 @@ def tansu_binary() -> Path | None:
             return bundled
     found = shutil.which("tansu")
     return Path(found) if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class TansuBroker:

@@ -21,7 +21,8 @@ from shop.bus import BusUnavailable, Handler, create_bus, kafka
 from shop.bus.envelope import Envelope
 from shop.bus.kafka import KafkaBus
 from shop.config import BusConfig
-from tests.kafka import TansuBroker, bus_settings, free_port, tansu_binary
+from shop.testing import free_port
+from tests.kafka import TansuBroker, bus_settings, tansu_binary
 
 DEADLINE = 30.0
 
