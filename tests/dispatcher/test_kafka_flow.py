@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -66,13 +67,15 @@ async def test_order_flow_on_kafka(kafka_bootstrap: str, tmp_path: Path, warehou
     # Anyone can read the documented envelope off the topic, keyed by order id.
     consumer = AIOKafkaConsumer(bus["topic"], bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
     await consumer.start()
+    messages: list[Any] = []
+
+    async def read_up_to_status_changed() -> bool:
+        records = await consumer.getmany(timeout_ms=500)
+        messages.extend(m for batch in records.values() for m in batch)
+        return any(json.loads(m.value)["type"] == "order.status_changed" for m in messages)
+
     try:
-        records = await consumer.getmany(timeout_ms=10_000)
-        messages = [m for batch in records.values() for m in batch]
-        while not any(json.loads(m.value)["type"] == "order.status_changed" for m in messages):
-            more = await consumer.getmany(timeout_ms=10_000)
-            assert more, "no order.status_changed event on the topic"
-            messages += [m for batch in more.values() for m in batch]
+        await eventually(read_up_to_status_changed, "an order.status_changed event on the topic")
     finally:
         await consumer.stop()
     created = [json.loads(m.value) for m in messages if json.loads(m.value)["type"] == "order.created"]
@@ -103,6 +106,6 @@ async def test_dispatcher_that_was_down_resumes_without_loss_or_repeats(
 
     async with running_shop(with_dispatcher) as api:
         for order_id in later:
-            await eventually(lambda: is_dispatched(api, user, order_id), f"order {order_id} to be dispatched")
+            await eventually(partial(is_dispatched, api, user, order_id), f"order {order_id} to be dispatched")
     # Resumed from the committed offset: the first order was not notified again.
     assert sorted(warehouse.order_ids()) == sorted([first, *later])
