@@ -273,7 +273,7 @@ def main(argv: list[str]) -> int:
     import shop
     from bench.baseline import create_app as baseline_app
 
-    print(f"shop package: {list(shop.__path__)[0]}", file=sys.stderr)
+    print(f"shop package: {next(iter(shop.__path__))}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="gateway-cost-") as tmp:
         log_path = args.log_file or Path(tmp) / "access.log"
         log_stream = open(log_path, "a", encoding="utf-8")

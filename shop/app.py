@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +17,6 @@ from shop.bus.routes import BUS_KEY as BUS
 from shop.bus.routes import routes as bus_routes
 from shop.config import ShopConfig
 from shop.datalock import serving_context
-from shop.dispatcher import app as dispatcher_app
-from shop.dispatcher import routes as dispatcher_routes
-from shop.dispatcher.client import DISPATCHER
 from shop.gateway.access import add_response_headers
 from shop.gateway.cors import enable_cors, enable_cors_off_route
 from shop.gateway.middleware import gateway_middleware
@@ -32,65 +29,17 @@ from shop.metrics import Metrics
 from shop.openapi.routes import setup_docs
 from shop.ops import METRICS, READINESS_CHECKS, READINESS_DETAILS, REGISTRY
 from shop.ops import routes as ops_routes
-from shop.registry import Registry, ServiceKey
+from shop.registry import Registry
 from shop.secrets import persistent_secret
-from shop.services import ServiceApps
-from shop.services.auth import app as auth_app
-from shop.services.auth import routes as auth_routes
+from shop.services import Service, ServiceApps, ServiceContext
 from shop.services.auth.client import AUTH
-from shop.services.customers import app as customers_app
-from shop.services.customers import routes as customers_routes
-from shop.services.customers.client import CUSTOMERS
-from shop.services.orders import app as orders_app
-from shop.services.orders import routes as orders_routes
-from shop.services.orders.client import ORDERS
-from shop.services.products import app as products_app
-from shop.services.products import routes as products_routes
-from shop.services.products.client import PRODUCTS
+from shop.services.declared import SERVICES
 from shop.status import install as install_status
 from shop.stuck import report_stuck_orders
 from shop.web.routes import add_storefront
 
 CONFIG = web.AppKey("config", ShopConfig)
 HEALTH_CHECK_INTERVAL = 5.0
-
-ServiceFactory = Callable[[ShopConfig, Registry, Bus], ServiceApps]
-
-
-def _without_bus(factory: Callable[[ShopConfig, Registry], ServiceApps]) -> ServiceFactory:
-    return lambda cfg, registry, bus: factory(cfg, registry)
-
-
-def local_factories(revocations: TokenRevocations) -> dict[str, ServiceFactory]:
-    """Creation order matters: a service's start-up may call one created before it (auth
-    creates the admin's customer profile). Auth voids tokens in `revocations`, which the
-    gateway of the same process consults (shop/gateway/revocation.py)."""
-    return {
-        "customers": _without_bus(customers_app.create_app),
-        "products": _without_bus(products_app.create_app),
-        "auth": lambda cfg, registry, bus: auth_app.create_app(cfg, registry, revocations),
-        "orders": orders_app.create_app,
-        "dispatcher": dispatcher_app.create_app,
-    }
-
-
-REMOTE_KEYS: dict[str, ServiceKey[Any]] = {
-    "auth": AUTH,
-    "customers": CUSTOMERS,
-    "products": PRODUCTS,
-    "orders": ORDERS,
-    "dispatcher": DISPATCHER,
-}
-# Each service's public routes: what the gateway forwards when the service runs elsewhere.
-PUBLIC_ROUTES: dict[str, web.RouteTableDef] = {
-    "auth": auth_routes.routes,
-    "customers": customers_routes.routes,
-    "products": products_routes.routes,
-    "orders": orders_routes.routes,
-    "dispatcher": dispatcher_routes.routes,
-}
-# Services that publish to or consume from the bus.
-BUS_USERS = frozenset({"orders", "dispatcher"})
 
 
 def resolve_secrets(cfg: ShopConfig) -> ShopConfig:
@@ -106,18 +55,24 @@ def resolve_secrets(cfg: ShopConfig) -> ShopConfig:
     )
 
 
-def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.Application:
+def create_app(
+    cfg: ShopConfig, services: Collection[str] | None = None, declared: Sequence[Service] = SERVICES
+) -> web.Application:
     """`services`: what this process runs (shop.layout); None for every service that has
-    no url, and the gateway. Raises ConfigError for a layout that cannot work."""
-    layout = plan_layout(cfg, services)
+    no url, and the gateway. `declared`: the services there are, in creation order
+    (shop.services.declared); a test may add one. Raises ConfigError for a layout that
+    cannot work."""
+    layout = plan_layout(cfg, services, declared)
     cfg = resolve_secrets(cfg)
     registry = Registry(cfg.internal.service_token, cfg.gateway.upstream_timeout_seconds)
     metrics = Metrics()
     revocations = TokenRevocations()
-    factories = local_factories(revocations)
 
+    public_paths = frozenset(path for service in declared for path in service.full_paths(service.public_paths))
+    login_paths = frozenset(path for service in declared for path in service.full_paths(service.login_paths))
     app = web.Application(
-        middlewares=[gateway_middleware(cfg, metrics, revocations)], client_max_size=cfg.gateway.max_body_bytes
+        middlewares=[gateway_middleware(cfg, metrics, revocations, public_paths, login_paths)],
+        client_max_size=cfg.gateway.max_body_bytes,
     )
     app.cleanup_ctx.append(serving_context(cfg.data.dir))  # first: no database opens during a restore
     app[CONFIG] = cfg
@@ -133,31 +88,36 @@ def create_app(cfg: ShopConfig, services: Collection[str] | None = None) -> web.
     if "dispatcher" not in layout.forwarded():  # else its process's dead letters: forwarded below
         app.add_routes(bus_routes)
     install_status(app, cfg)  # GET /api/status: the operator's view
-    setup_docs(app)  # /api/openapi.json, /api/docs
+    setup_docs(app, [service.prefix for service in declared])  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
     enable_cors_off_route(app, cfg.gateway.cors_origins)
     if layout.gateway:  # the public front; a services process serves only APIs
         app.router.add_static("/static", Path(__file__).parent / "web" / "static")
         add_storefront(app)  # GET /: the storefront page; its assets are under /static
 
+    by_name = {service.name: service for service in declared}
     for name, url in layout.remote.items():
-        registry.register_remote(REMOTE_KEYS[name], url)
+        registry.register_remote(by_name[name].key, url)
     app.cleanup_ctx.append(_registry_context(registry))
     if "auth" in layout.remote:  # tokens voided there (a reset, a deleted account) are refused here too
         app.cleanup_ctx.append(follow_revocations(revocations, lambda seq: registry.get(AUTH).revocations_since(seq)))
 
-    for name in factories:
-        if name in layout.local:
-            mount(app, factories[name](cfg, registry, bus))
-    if BUS_USERS & layout.local:
+    # Auth voids tokens in `revocations`, which the gateway of the same process consults.
+    context = ServiceContext(cfg, registry, bus, revocations)
+    local = [service for service in declared if service.name in layout.local]
+    for service in local:  # in the declared order: a start-up may call one created before it
+        mount(app, service.create_app(context))
+    if any(service.uses_bus for service in local):
         _run_bus(app, bus)
     if "orders" in layout.local or "orders" in layout.remote:
         report_stuck_orders(app, registry, metrics, cfg.dispatcher.stuck_after_seconds)
-    _forward_remote_services(app, cfg, registry, layout)
+    _forward_remote_services(app, cfg, registry, layout, by_name)
     return app
 
 
-def _forward_remote_services(app: web.Application, cfg: ShopConfig, registry: Registry, layout: Layout) -> None:
+def _forward_remote_services(
+    app: web.Application, cfg: ShopConfig, registry: Registry, layout: Layout, by_name: Mapping[str, Service]
+) -> None:
     """The gateway's side of a split deployment: each remote service's public routes, at
     the same paths, forwarded to its process."""
     names = layout.forwarded()
@@ -167,7 +127,7 @@ def _forward_remote_services(app: web.Application, cfg: ShopConfig, registry: Re
     app.cleanup_ctx.append(forwarder.context)
     app.on_shutdown.append(forwarder.end_streams)
     for name in names:
-        app.add_subapp(f"/api/{name}", forwarder.service_app(name, PUBLIC_ROUTES[name], cfg.gateway.cors_origins))
+        app.add_subapp(f"/api/{name}", forwarder.service_app(name, by_name[name].routes, cfg.gateway.cors_origins))
     if "dispatcher" in names:
         # The dispatcher's consumer parks events in its own database: /api/bus/parked is
         # answered by the process that runs it.

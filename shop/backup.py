@@ -28,23 +28,16 @@ from pathlib import Path
 from shop import datalock
 from shop.clock import utc_now
 from shop.db import Migration
-from shop.dispatcher.store import MIGRATIONS as DISPATCHER_MIGRATIONS
-from shop.services.auth.store import MIGRATIONS as AUTH_MIGRATIONS
-from shop.services.customers.store import MIGRATIONS as CUSTOMERS_MIGRATIONS
-from shop.services.orders.store import MIGRATIONS as ORDERS_MIGRATIONS
-from shop.services.products.store import MIGRATIONS as PRODUCTS_MIGRATIONS
+from shop.services.declared import SERVICES
 
 MANIFEST = "manifest.json"
 FORMAT = 1
-# Every database a data directory may hold, with the migrations that say how new a schema
-# this code knows. The order is the order the write locks are taken in (any fixed order
-# would do: the shop's own units never wait for a second database).
+# Every database a data directory may hold, as the services declare them, with the
+# migrations that say how new a schema this code knows. The order is the order the write
+# locks are taken in (any fixed order would do: the shop's own units never wait for a
+# second database).
 DATABASES: dict[str, Sequence[Migration]] = {
-    "auth": AUTH_MIGRATIONS,
-    "customers": CUSTOMERS_MIGRATIONS,
-    "products": PRODUCTS_MIGRATIONS,
-    "orders": ORDERS_MIGRATIONS,
-    "dispatcher": DISPATCHER_MIGRATIONS,
+    name: migrations for service in SERVICES for name, migrations in service.databases.items()
 }
 # Secrets a local run generated (shop.secrets): without them a restored shop would refuse
 # every token issued before and sign webhooks its receivers reject.

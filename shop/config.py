@@ -22,8 +22,6 @@ from pydantic_settings import (
 
 from shop.validation import Email
 
-SERVICE_NAMES = ("auth", "customers", "products", "orders", "dispatcher")
-
 
 def _strong_or_empty(value: str) -> str:
     if value and len(value) < 32:
@@ -206,15 +204,9 @@ class ShopConfig(BaseModel):
     notifications: NotificationsConfig = NotificationsConfig()
     retention: RetentionConfig = RetentionConfig()
     internal: InternalConfig = InternalConfig()
+    # Where services run in other processes, by name. The services import this model, so it
+    # cannot know their names: shop.layout refuses a name that is no service.
     services: dict[str, RemoteService] = {}
-
-    @field_validator("services")
-    @classmethod
-    def _known_services(cls, value: dict[str, RemoteService]) -> dict[str, RemoteService]:
-        unknown = sorted(set(value) - set(SERVICE_NAMES))
-        if unknown:
-            raise ValueError(f"unknown service {', '.join(unknown)}; known: {', '.join(SERVICE_NAMES)}")
-        return value
 
     def remote_url(self, service: str) -> str | None:
         remote = self.services.get(service)
@@ -241,7 +233,7 @@ def load_config(path: Path | None = Path("config.toml")) -> ShopConfig:
     if path is not None and toml_file is None and path != Path("config.toml"):
         raise ConfigError(f"configuration file {path} does not exist")
 
-    class _Settings(ShopConfig, BaseSettings):  # type: ignore[misc]
+    class _Settings(ShopConfig, BaseSettings):
         model_config = SettingsConfigDict(
             env_prefix="SHOP_",
             env_nested_delimiter="__",
@@ -295,7 +287,7 @@ def _unknown_variables(environ: Mapping[str, str]) -> list[str]:
         field = ShopConfig.model_fields.get(section)
         model = field.annotation if field is not None else None
         if section == "services":
-            known = bool(key)  # SHOP_SERVICES__<NAME>__URL: the model checks name and key
+            known = bool(key)  # SHOP_SERVICES__<NAME>__URL: the model checks the key, shop.layout the name
         else:
             known = isinstance(model, type) and issubclass(model, BaseModel) and key in model.model_fields
         if not known:

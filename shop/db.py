@@ -21,9 +21,9 @@ import asyncio
 import queue
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import aiosqlite
 from aiohttp import web
@@ -267,49 +267,47 @@ def rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, A
     return conn.execute(sql, params).fetchall()
 
 
-class HasDatabase(Protocol):
-    db: Database
-
-
-S = TypeVar("S", bound=HasDatabase)
-
-
-class Slot(Generic[S]):
-    """Holds a service's store once its database is open. Routes, internal routes and the
-    local client all read the same slot, so none needs the app that opened it."""
+class Slot(Generic[T]):
+    """Holds what a service works with (its store, say) once its database is open. Routes,
+    internal routes and the local client all read the same slot, so none needs the app that
+    opened it. Whoever fills it says how to tell that it still works (readiness pings it)."""
 
     def __init__(self, service: str) -> None:
         self.service = service
-        self._value: S | None = None
+        self._value: T | None = None
+        self._ping: Callable[[], Awaitable[bool]] | None = None
 
-    def get(self) -> S:
+    def get(self) -> T:
         if self._value is None:
             raise ServiceUnavailable(f"The {self.service} database is not open.")
         return self._value
 
-    def set(self, value: S | None) -> None:
-        self._value = value
+    def set(self, value: T, ping: Callable[[], Awaitable[bool]]) -> None:
+        self._value, self._ping = value, ping
+
+    def clear(self) -> None:
+        self._value, self._ping = None, None
 
     async def ping(self) -> bool:
-        return self._value is not None and await self._value.db.ping()
+        return self._ping is not None and await self._ping()
 
 
 def database_context(
     path: Path,
     migrations: Sequence[Migration],
-    slot: Slot[S],
-    make_store: Callable[[Database], S],
+    slot: Slot[T],
+    make_store: Callable[[Database], T],
     synchronous: Synchronous = "full",
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context that opens a service's database before start-up and closes it after."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         db = await Database.open(path, migrations, synchronous)
-        slot.set(make_store(db))
+        slot.set(make_store(db), db.ping)
         try:
             yield
         finally:
-            slot.set(None)
+            slot.clear()
             await db.close()
 
     return ctx

@@ -12,22 +12,15 @@ service not run here.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
-from shop.config import SERVICE_NAMES, ConfigError, ShopConfig
+from shop.config import ConfigError, ShopConfig
+from shop.services import Service
+from shop.services.declared import SERVICES
 
 GATEWAY = "gateway"
-PROCESS_ROLES = (*SERVICE_NAMES, GATEWAY)
-
-# Whom each service calls through the registry: a process that runs it must run those too
-# or know their url.
-CALLS: dict[str, tuple[str, ...]] = {
-    "auth": ("customers",),  # registration creates the profile
-    "customers": ("auth",),  # a deleted or renamed customer's login follows
-    "orders": ("products", "customers"),  # prices and stock; the customer must still exist
-    "dispatcher": ("orders",),  # marks orders Dispatched
-}
+PROCESS_ROLES = (*(service.name for service in SERVICES), GATEWAY)
 
 
 @dataclass(frozen=True)
@@ -41,19 +34,27 @@ class Layout:
         return sorted(self.remote) if self.gateway else []
 
 
-def plan_layout(cfg: ShopConfig, services: Collection[str] | None = None) -> Layout:
-    enabled = [name for name in SERVICE_NAMES if name != "dispatcher" or cfg.dispatcher.enabled]
+def plan_layout(
+    cfg: ShopConfig, services: Collection[str] | None = None, declared: Sequence[Service] = SERVICES
+) -> Layout:
+    """`declared`: the services there are (shop.services.declared); a test may add one."""
+    roles = (*(service.name for service in declared), GATEWAY)
+    enabled = [service.name for service in declared if service.enabled(cfg)]
     if services is None:
         local = frozenset(name for name in enabled if cfg.remote_url(name) is None)
         gateway = True
     else:
-        unknown = sorted(set(services) - set(PROCESS_ROLES))
+        unknown = sorted(set(services) - set(roles))
         if unknown:
-            raise ConfigError(f"--services: unknown service {', '.join(unknown)}; known: {', '.join(PROCESS_ROLES)}")
+            raise ConfigError(f"--services: unknown service {', '.join(unknown)}; known: {', '.join(roles)}")
         local = frozenset(name for name in enabled if name in services)
         gateway = GATEWAY in services
     remote = {name: remote.url for name, remote in cfg.services.items() if name not in local}
-    problems = [*_missing_urls(cfg, local, gateway, enabled), *_bus_problems(cfg, local)]
+    problems = [
+        *_unknown_urls(cfg, declared),
+        *_missing_urls(cfg, local, gateway, enabled, declared),
+        *_bus_problems(cfg, local, declared),
+    ]
     if remote or local != frozenset(enabled):  # other processes take part
         problems += _unshared_secrets(cfg)
     if problems:
@@ -61,11 +62,24 @@ def plan_layout(cfg: ShopConfig, services: Collection[str] | None = None) -> Lay
     return Layout(local, remote, gateway)
 
 
-def _missing_urls(cfg: ShopConfig, local: frozenset[str], gateway: bool, enabled: list[str]) -> list[str]:
+def _unknown_urls(cfg: ShopConfig, declared: Sequence[Service]) -> list[str]:
+    # The configuration model does not know the services (they import it); a typo in a
+    # service's name must not leave that service unreachable without a word.
+    known = [service.name for service in declared]
+    return [
+        f"[services.{name}] (env SHOP_SERVICES__{name.upper()}__URL): unknown service {name}; known: {', '.join(known)}"
+        for name in sorted(set(cfg.services) - set(known))
+    ]
+
+
+def _missing_urls(
+    cfg: ShopConfig, local: frozenset[str], gateway: bool, enabled: list[str], declared: Sequence[Service]
+) -> list[str]:
     needed: dict[str, str] = {}  # service -> why this process needs it
-    for name in sorted(local):
-        for callee in CALLS.get(name, ()):
-            needed.setdefault(callee, f"{name} calls it")
+    for service in sorted(declared, key=lambda service: service.name):
+        if service.name in local:
+            for callee in service.calls:
+                needed.setdefault(callee, f"{service.name} calls it")
     if gateway:
         for name in enabled:
             needed.setdefault(name, f"the gateway forwards /api/{name} to it")
@@ -77,13 +91,15 @@ def _missing_urls(cfg: ShopConfig, local: frozenset[str], gateway: bool, enabled
     ]
 
 
-def _bus_problems(cfg: ShopConfig, local: frozenset[str]) -> list[str]:
-    # The memory bus lives inside one process: orders' events would never reach a
-    # dispatcher elsewhere, and nothing would say so.
-    if cfg.dispatcher.enabled and ("orders" in local) != ("dispatcher" in local) and cfg.bus.kind == "memory":
+def _bus_problems(cfg: ShopConfig, local: frozenset[str], declared: Sequence[Service]) -> list[str]:
+    # The memory bus lives inside one process: events published here would never reach a
+    # consumer elsewhere (orders' order.created, the dispatcher), and nothing would say so.
+    users = sorted(service.name for service in declared if service.uses_bus and service.enabled(cfg))
+    here = [name for name in users if name in local]
+    if here and len(here) < len(users) and cfg.bus.kind == "memory":
         return [
             '[bus] kind must be "kafka" (env SHOP_BUS__KIND=kafka, with SHOP_BUS__BOOTSTRAP_SERVERS): '
-            "orders and the dispatcher run in different processes"
+            f"{' and '.join(users)} use the bus and run in different processes"
         ]
     return []
 

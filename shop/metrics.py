@@ -23,7 +23,8 @@ from prometheus_client.utils import floatToGoString
 REQUESTS = "shop_http_requests"  # exposed as shop_http_requests_total
 DURATION = "shop_http_request_duration_seconds"
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
-_BUCKET_LABELS = [floatToGoString(bound) for bound in (*BUCKETS, float("inf"))]
+# prometheus_client.utils is unannotated; floatToGoString(float) -> str is its exposition format.
+_BUCKET_LABELS = [floatToGoString(bound) for bound in (*BUCKETS, float("inf"))]  # type: ignore[no-untyped-call]
 
 
 class _Requests:
@@ -88,7 +89,7 @@ class Metrics:
         duration = HistogramMetricFamily(DURATION, "HTTP request duration", labels=["method", "route"])
         for (method, route), latency in self._latency.items():
             cumulative = list(itertools.accumulate(latency.buckets))
-            duration.add_metric([method, route], list(zip(_BUCKET_LABELS, cumulative)), latency.total)
+            duration.add_metric([method, route], list(zip(_BUCKET_LABELS, cumulative, strict=True)), latency.total)
             duration.samples.append(Sample(f"{DURATION}_created", {"method": method, "route": route}, latency.created))
         yield duration
         for name, (help_text, _) in self._gauges.items():

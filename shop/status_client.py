@@ -20,7 +20,8 @@ def fetch(cfg: ShopConfig, url: str | None = None) -> dict[str, Any]:
     base = (url or f"http://{_connectable(cfg.server.host)}:{cfg.server.port}").rstrip("/")
     password = cfg.auth.admin_password or _generated_password(cfg)
     login = _call(f"{base}/api/auth/login", {"email": cfg.auth.admin_email, "password": password})
-    return _call(f"{base}/api/status", token=login["token"])
+    status: dict[str, Any] = _call(f"{base}/api/status", token=login["token"])
+    return status
 
 
 def _call(url: str, body: dict[str, str] | None = None, token: str | None = None) -> Any:

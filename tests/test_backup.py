@@ -35,7 +35,7 @@ async def all_pages(api: Api, path: str, user: User) -> list[dict[str, Any]]:
 
 async def stock(api: Api) -> dict[int, int]:
     answers = [await api.client.get(f"/api/products/{pid}") for pid in PRODUCT_IDS]
-    return {pid: (await answer.json())["stock_quantity"] for pid, answer in zip(PRODUCT_IDS, answers)}
+    return {pid: (await answer.json())["stock_quantity"] for pid, answer in zip(PRODUCT_IDS, answers, strict=True)}
 
 
 def without_progress(order: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def test_restore_refuses_a_file_that_does_not_match_its_checksum(a_backup: Path,
     with open(a_backup / "customers.db", "r+b") as file:
         file.seek(200)
         file.write(b"\xff")
-    with pytest.raises(BackupError, match="customers.db does not match its checksum"):
+    with pytest.raises(BackupError, match=r"customers\.db does not match its checksum"):
         restore(a_backup, tmp_path / "fresh")
     assert not (tmp_path / "fresh").exists()  # refused before touching anything
 
@@ -150,13 +150,13 @@ def test_restore_refuses_a_schema_newer_than_the_code(a_backup: Path, tmp_path: 
         if entry["name"] == "orders.db":
             entry["schema_version"] = len(DATABASES["orders"]) + 1
     (a_backup / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(BackupError, match="orders.db has schema version .* newer than this code"):
+    with pytest.raises(BackupError, match=r"orders\.db has schema version .* newer than this code"):
         restore(a_backup, tmp_path / "fresh")
 
 
 def test_restore_refuses_an_unfinished_backup(a_backup: Path, tmp_path: Path) -> None:
     (a_backup / "manifest.json").unlink()
-    with pytest.raises(BackupError, match="no manifest.json"):
+    with pytest.raises(BackupError, match=r"no manifest\.json"):
         restore(a_backup, tmp_path / "fresh")
 
 

@@ -107,7 +107,6 @@ def test_environment_makes_a_service_remote(monkeypatch: pytest.MonkeyPatch) -> 
         ("SHOP_AUTH__ARGON2_MEMORY_KIB", "7", "auth.argon2_memory_kib"),
         ("SHOP_AUTH__ARGON2_PARALLELISM", "0", "auth.argon2_parallelism"),
         ("SHOP_SERVICES__CUSTOMERS__URL", "ftp://x", "services.customers.url"),
-        ("SHOP_SERVICES__BILLING__URL", "http://127.0.0.1:1", "services"),
     ],
 )
 def test_a_bad_environment_value_names_the_key(
@@ -235,7 +234,7 @@ def test_a_short_admin_password_is_refused_without_echoing_it(monkeypatch: pytes
 
 def test_a_malformed_admin_email_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SHOP_AUTH__ADMIN_EMAIL", "not-an-email")
-    with pytest.raises(ConfigError, match="auth.admin_email"):
+    with pytest.raises(ConfigError, match=r"auth\.admin_email"):
         load_config(None)
 
 

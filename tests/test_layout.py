@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from shop.app import create_app
-from shop.config import ConfigError
+from shop.config import ConfigError, load_config
 from shop.layout import plan_layout
 from tests.conftest import MakeApi, make_config
 
@@ -99,6 +99,21 @@ def test_a_split_process_needs_the_shared_secrets_set(tmp_path: Path) -> None:
 def test_unknown_service_names_are_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="unknown service billing"):
         plan_layout(make_config(tmp_path), ["auth", "billing"])
+
+
+def test_a_url_for_no_service_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    # The configuration model cannot know the services' names (they import it): the layout,
+    # which gets the declared services, refuses a url for one there is not.
+    monkeypatch.setenv("SHOP_DATA__DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("SHOP_SERVICES__BILLING__URL", "http://127.0.0.1:1")
+    cfg = load_config(None)
+    with pytest.raises(ConfigError) as refused:
+        create_app(cfg)
+    assert (
+        "[services.billing] (env SHOP_SERVICES__BILLING__URL): unknown service billing; "
+        "known: customers, products, auth, orders, dispatcher"
+    ) in str(refused.value)
+    assert not (tmp_path / "data").exists()  # refused before touching anything
 
 
 async def test_a_services_process_serves_its_api_and_operations_but_no_storefront(make_api: MakeApi) -> None:

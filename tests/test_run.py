@@ -105,7 +105,7 @@ def test_run_serves_and_stops_cleanly(tmp_path: Path, unused_tcp_port: int) -> N
         status = None
         while time.monotonic() < deadline and process.poll() is None:
             try:
-                status, body = get_json(f"http://127.0.0.1:{unused_tcp_port}/ready")
+                status, _ = get_json(f"http://127.0.0.1:{unused_tcp_port}/ready")
                 break
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.1)  # polling a start-up with a bounded deadline, not waiting on an event

@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from shop.bus import Bus
 from shop.bus.envelope import Envelope
 from shop.bus.parking import StoredDeadLetters
 from shop.config import ShopConfig
@@ -16,26 +15,26 @@ from shop.dispatcher.store import MIGRATIONS, DispatchStore
 from shop.dispatcher.worker import Dispatcher
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
-from shop.registry import Registry
 from shop.retention import PruneStep, pruning_context
-from shop.services import ServiceApps
+from shop.services import Service, ServiceApps, ServiceContext
 
 CONSUMER_GROUP = "order-dispatcher-group"
 
 
-def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
+def create_app(ctx: ServiceContext) -> ServiceApps:
+    cfg, registry, bus = ctx.cfg, ctx.registry, ctx.bus
     dispatchers = Slot[Dispatcher]("dispatcher")
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         db = await Database.open(cfg.data.dir / "dispatcher.db", MIGRATIONS, cfg.data.synchronous)
         dispatcher = Dispatcher(DispatchStore(db), registry, cfg.dispatcher, cfg.notifications.webhooks)
-        dispatchers.set(dispatcher)
+        dispatchers.set(dispatcher, db.ping)
         dispatcher.start()  # resumes deliveries a previous run left pending
         try:
             yield
         finally:
             await dispatcher.stop()
-            dispatchers.set(None)
+            dispatchers.clear()
             await db.close()
 
     async def handle(envelope: Envelope) -> None:
@@ -43,7 +42,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         # finished; raising then makes the bus deliver the event again.
         await dispatchers.get().handle(envelope)
 
-    dead_letters = StoredDeadLetters("dispatcher", lambda: dispatchers.get().db)
+    dead_letters = StoredDeadLetters("dispatcher", lambda: dispatchers.get().store.db)
     bus.subscribe(cfg.bus.topic, CONSUMER_GROUP, handle, dead_letters)
 
     app = web.Application()
@@ -67,3 +66,19 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     internal[DISPATCHER] = dispatchers
     registry.register_local(DISPATCHER_SERVICE, LocalDispatcherClient(dispatchers), dispatchers.ping)
     return ServiceApps("dispatcher", app, internal)
+
+
+def _enabled(cfg: ShopConfig) -> bool:
+    return cfg.dispatcher.enabled
+
+
+SERVICE = Service(
+    name="dispatcher",
+    create_app=create_app,
+    key=DISPATCHER_SERVICE,
+    routes=routes,
+    calls=("orders",),  # marks orders Dispatched
+    uses_bus=True,  # consumes order.created
+    databases={"dispatcher": MIGRATIONS},
+    enabled=_enabled,
+)

@@ -39,7 +39,7 @@ async def list_deliveries(request: web.Request) -> web.Response:
             f"status must be one of {', '.join(STATUSES)}.", [FieldError(("query", "status"), "unknown status")]
         )
     page = Page.from_request(request)
-    deliveries, total = await request.config_dict[DISPATCHER].get().store.list(status, page.limit, page.offset)
+    deliveries, total = await request.config_dict[DISPATCHER].get().store.list_page(status, page.limit, page.offset)
     return json_response(deliveries, headers=page.headers(request, total))
 
 

@@ -316,7 +316,7 @@ class DispatchStore:
             raise NotFound("Delivery not found.")
         return Delivery(**dict(row))
 
-    async def list(self, status: str | None, limit: int, offset: int) -> tuple[list[Delivery], int]:
+    async def list_page(self, status: str | None, limit: int, offset: int) -> tuple[list[Delivery], int]:
         where, params = ("WHERE status = ?", [status]) if status else ("", [])
         rows = await self.db.fetch_all(
             "SELECT id, order_id, event_type, target, status, attempts, last_error, updated_at FROM deliveries"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import logging
@@ -45,7 +46,6 @@ class Dispatcher:
     ) -> None:
         self.store = store
         self.notification_targets = list(notification_targets)
-        self.db = store.db
         self.registry = registry
         self.cfg = cfg
         self._wakeup = asyncio.Event()
@@ -131,7 +131,10 @@ class Dispatcher:
         for delivery in await self.store.due(room, exclude=list(self._in_flight)):
             task = asyncio.create_task(self._attempt(delivery), name=f"delivery-{delivery.id}")
             self._in_flight[delivery.id] = task
-            task.add_done_callback(lambda _, d=delivery.id: self._finished(d))
+            task.add_done_callback(functools.partial(self._finished_task, delivery.id))
+
+    def _finished_task(self, delivery_id: int, task: asyncio.Task[None]) -> None:
+        self._finished(delivery_id)
 
     def _finished(self, delivery_id: int) -> None:
         self._in_flight.pop(delivery_id, None)
@@ -182,7 +185,7 @@ class Dispatcher:
             return False
         orders = self.registry.get(ORDERS)
         finished = await asyncio.gather(*(self._mark_dispatched(orders, order_id) for order_id in ready))
-        done = [order_id for order_id, ok in zip(ready, finished) if ok]
+        done = [order_id for order_id, ok in zip(ready, finished, strict=True) if ok]
         if done:
             await self.store.dispatch_done(done)
         return len(done) == len(ready) == DISPATCH_BATCH

@@ -28,25 +28,17 @@ _PAYLOAD_KEY = "jwt_payload"  # aiohttp-jwt only supports a string key here
 _ROLES = {"customer", "admin"}
 REQUIRED_CLAIMS = ("sub", "email", "role", "iat", "exp", "iss", "jti")
 
-# Public routes where a stale token must not get in the way (logging in again, probes).
-PUBLIC_PATHS = frozenset(
-    {
-        "/api/auth/login",
-        "/api/auth/register",
-        "/api/auth/forgot-password",
-        "/api/auth/reset-password",
-        "/health",
-        "/ready",
-    }
-)
+# Where a stale token must not get in the way: the probes, and the paths services declare
+# (logging in again; shop.services.Service.public_paths).
+PROBE_PATHS = frozenset({"/health", "/ready"})
 INTERNAL_PREFIX = "/internal/"  # service-to-service routes carry their own credential instead
 VERIFIED_TOKENS = 10_000  # tokens remembered as verified; well under 1 KB each
 
 
-def reads_token(request: web.Request) -> bool:
+def reads_token(request: web.Request, public_paths: frozenset[str]) -> bool:
     """Whether the request's token, if it sent one, is to be verified."""
     return not (
-        request.method == "OPTIONS" or routed_path(request) in PUBLIC_PATHS or request.path.startswith(INTERNAL_PREFIX)
+        request.method == "OPTIONS" or routed_path(request) in public_paths or request.path.startswith(INTERNAL_PREFIX)
     )
 
 
@@ -115,7 +107,7 @@ class TokenCheck:
         except (web.HTTPUnauthorized, web.HTTPForbidden, Unauthorized):
             if began:  # the route itself refused: its answer stands
                 raise
-        request.pop(CALLER, None)  # type: ignore[arg-type]
+        request.pop(CALLER, None)
         request[TOKEN_SENT] = False
         return await then(request)
 
@@ -132,7 +124,7 @@ class TokenCheck:
             del self._verified[header]  # expired: aiohttp-jwt says so, with its answer
 
         async def with_caller(request: web.Request) -> web.StreamResponse:
-            payload = request.get(_PAYLOAD_KEY)  # type: ignore[call-overload]
+            payload = request.get(_PAYLOAD_KEY)
             if payload is not None:
                 caller = caller_from_claims(payload)
                 issued_at = float(payload["iat"])

@@ -68,7 +68,7 @@ async def read_model(request: web.Request, model: type[M]) -> M:
 def parse_model(data: Any, model: type[M]) -> M:
     try:
         if isinstance(model, type) and issubclass(model, BaseModel):
-            return model.model_validate(data)  # type: ignore[return-value]
+            return model.model_validate(data)
         return TypeAdapter(model).validate_python(data)
     except ValidationError as exc:
         raise validation_failed(exc) from None

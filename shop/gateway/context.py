@@ -31,7 +31,8 @@ TOKEN_SENT = web.RequestKey("token_sent", bool)
 
 
 def request_id(request: web.Request) -> str:
-    return request.get(REQUEST_ID, "")
+    value: str = request.get(REQUEST_ID, "")  # Request.get is typed Any for a RequestKey too
+    return value
 
 
 def optional_caller(request: web.Request) -> Caller | None:
@@ -39,7 +40,7 @@ def optional_caller(request: web.Request) -> Caller | None:
 
 
 def require_caller(request: web.Request) -> Caller:
-    caller = request.get(CALLER)
+    caller: Caller | None = request.get(CALLER)
     if caller is None:
         raise Unauthorized(token_sent=request.get(TOKEN_SENT, False))
     return caller

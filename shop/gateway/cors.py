@@ -23,11 +23,13 @@ EXPOSE_HEADERS = (
 ALLOW_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 MAX_AGE_SECONDS = 600
 
-_ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[None]]
+# aiohttp types on_response_prepare hooks as returning Awaitable[object]
+_ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[object]]
 
 
 def enable_cors(app: web.Application, origins: Sequence[str]) -> None:
-    options = aiohttp_cors.ResourceOptions(
+    # aiohttp-cors 0.8 ships py.typed but leaves ResourceOptions.__new__ unannotated.
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=True,
         allow_headers=ALLOW_HEADERS,
         expose_headers=EXPOSE_HEADERS,

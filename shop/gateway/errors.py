@@ -42,7 +42,7 @@ INVALID_TOKEN_CHALLENGE = 'Bearer error="invalid_token"'
 def status_of(error: errors.ShopError) -> int:
     for cls in type(error).__mro__:
         if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]  # type: ignore[index]
+            return STATUS_BY_ERROR[cls]
     return 500
 
 

@@ -22,23 +22,32 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from shop.config import ShopConfig
+from shop.errors import TooManyRequests
 from shop.gateway.access import AccessLog, incoming_or_new_request_id
-from shop.gateway.auth import TokenCheck, anyone_may_call, reads_token
+from shop.gateway.auth import PROBE_PATHS, TokenCheck, anyone_may_call, reads_token
 from shop.gateway.bodies import check_body
 from shop.gateway.context import CALLER, REQUEST_ID
 from shop.gateway.cors import off_route_preflight
 from shop.gateway.errors import error_response
 from shop.gateway.forwarded import vouched_client
 from shop.gateway.headers import check_header_encoding
-from shop.gateway.ratelimit import RateLimiter, TooManyRequests
+from shop.gateway.ratelimit import RateLimiter
 from shop.gateway.revocation import TokenRevocations
 from shop.metrics import Metrics
 
 
-def gateway_middleware(cfg: ShopConfig, metrics: Metrics, revocations: TokenRevocations) -> Any:
+def gateway_middleware(
+    cfg: ShopConfig,
+    metrics: Metrics,
+    revocations: TokenRevocations,
+    public_paths: frozenset[str],
+    login_paths: frozenset[str],
+) -> Any:
+    """`public_paths` and `login_paths`: what the services declare (shop.services.Service)."""
     service_token = cfg.internal.service_token.encode()
     max_body_bytes = cfg.gateway.max_body_bytes
-    limiter = RateLimiter(cfg.gateway)
+    limiter = RateLimiter(cfg.gateway, login_paths)
+    token_free_paths = PROBE_PATHS | public_paths
     tokens = TokenCheck(cfg.auth.jwt_secret, cfg.auth.issuer, revocations)
     access = AccessLog()
     cors_origins = frozenset(cfg.gateway.cors_origins)
@@ -50,6 +59,7 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics, revocations: TokenRevo
         remote = request.remote
         status = 500  # what the log says if the handler is cancelled or the client goes away
         forwarded_for = None
+        response: web.StreamResponse
         try:
             try:
                 check_header_encoding(request)  # 400 before anything reads a header
@@ -58,7 +68,7 @@ def gateway_middleware(cfg: ShopConfig, metrics: Metrics, revocations: TokenRevo
                 check_body(request, max_body_bytes)
                 if request.method == "OPTIONS" and (preflight := off_route_preflight(request, cors_origins)):
                     response = preflight
-                elif "Authorization" in request.headers and reads_token(request):
+                elif "Authorization" in request.headers and reads_token(request, token_free_paths):
 
                     async def limited(request: web.Request) -> web.StreamResponse:
                         if forwarded_for is None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 
 from aiohttp import web
+from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 from yarl import URL
 
 from shop.errors import NotFound
@@ -32,7 +33,7 @@ def route_original_paths(app: web.Application) -> None:
     """On the root app: routing by the canonical path, and the retired `/api/token`."""
     resolve = app.router.resolve
 
-    async def resolve_canonical(request: web.Request) -> web.AbstractMatchInfo:
+    async def resolve_canonical(request: web.Request) -> UrlMappingMatchInfo:
         url = request.rel_url
         if "//" in url.raw_path or url.raw_path in ALIASES:
             path = _REPEATED.sub("/", url.raw_path)

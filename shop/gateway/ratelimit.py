@@ -63,22 +63,15 @@ class Gcra:
         self._tat = {key: tat for key, tat in self._tat.items() if tat > now}
 
 
-AUTH_PATHS = frozenset(
-    {
-        "/api/auth/login",
-        "/api/auth/register",
-        "/api/auth/forgot-password",
-        "/api/auth/reset-password",
-        "/api/auth/change-password",
-    }
-)
 _DECISION = web.RequestKey("rate_limit_decision", Decision)
 
 
 class RateLimiter:
     """The general budget per caller and the strict one for logging in and registering."""
 
-    def __init__(self, cfg: GatewayConfig) -> None:
+    def __init__(self, cfg: GatewayConfig, login_paths: frozenset[str]) -> None:
+        """`login_paths`: where a POST spends the strict budget (shop.services.Service.login_paths)."""
+        self._login_paths = login_paths
         self._general = Gcra(cfg.rate_limit_per_second, cfg.rate_limit_burst)
         per_minute = cfg.auth_rate_limit_per_minute
         self._strict = Gcra(per_minute / 60.0, per_minute)
@@ -89,7 +82,7 @@ class RateLimiter:
         gateway that forwarded it counted it already."""
         if request.method == "OPTIONS" or not request.path.startswith("/api/"):
             return
-        if request.method == "POST" and routed_path(request) in AUTH_PATHS:
+        if request.method == "POST" and routed_path(request) in self._login_paths:
             decision = self._strict.hit(f"ip:{address}")
         else:
             decision = self._general.hit(f"user:{caller.user_id}" if caller else f"ip:{address}")

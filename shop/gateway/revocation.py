@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
 from aiohttp import web
@@ -54,7 +54,7 @@ class TokenRevocations:
             self.void_tokens_issued_before(revocation.user_id, revocation.valid_after)
             self.seq = max(self.seq, revocation.seq)
 
-    async def catch_up(self, since: Callable[[int], Awaitable[list[Voided]]]) -> None:
+    async def catch_up(self, since: Callable[[int], Awaitable[Sequence[Voided]]]) -> None:
         """Load every revocation recorded after the last one seen, a page at a time."""
         while page := await since(self.seq):
             before = self.seq
@@ -68,7 +68,7 @@ class TokenRevocations:
 
 
 def follow(
-    revocations: TokenRevocations, since: Callable[[int], Awaitable[list[Voided]]]
+    revocations: TokenRevocations, since: Callable[[int], Awaitable[Sequence[Voided]]]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context for a process without the auth service: it keeps asking auth for
     revocations, so tokens voided there are refused here within FOLLOW_SECONDS."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from importlib import metadata
@@ -52,9 +52,6 @@ SHARED_ERRORS: dict[int, tuple[str, str]] = {
     503: ("ServiceUnavailable", "A service or dependency this request needs is down."),
     504: ("GatewayTimeout", "A service in another process did not answer in time."),
 }
-# Where a service's routes are (in this process or forwarded to another): the statuses that
-# reaching a service can add, 503 when it is down, 502 and 504 when it runs elsewhere.
-SERVICE_PREFIXES = ("/api/auth", "/api/customers", "/api/products", "/api/orders", "/api/dispatcher")
 ERROR_HEADERS: dict[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": {"$ref": "#/components/headers/WWW-Authenticate"}},
     429: {"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
@@ -165,16 +162,23 @@ class _Planned:
     operation: Operation | None
     operation_id: str
     tags: list[str]
+    in_service: bool  # under a service's prefix, in this process or forwarded to another
     params: list[tuple[str, Param, SchemaRef]] = field(default_factory=list)
     query_model: SchemaRef | None = None
     body: SchemaRef | None = None
     responses: dict[int, tuple[Content | None, SchemaRef | None]] = field(default_factory=dict)
 
 
-def build_document(app: web.Application) -> dict[str, Any]:
+def build_document(app: web.Application, service_prefixes: Sequence[str] = ()) -> dict[str, Any]:
+    """`service_prefixes`: where the services' routes are (/api/<name>); an operation there
+    can also answer what reaching a service adds, 503 when it is down, 502 and 504 when it
+    runs elsewhere."""
     bank = _SchemaBank()
     problem_key = bank.add(Problem, "serialization")
-    planned = [_plan(route, operation_id, bank) for route, operation_id in _with_operation_ids(app)]
+    planned = [
+        _plan(route, operation_id, bank, _under(route.path, service_prefixes))
+        for route, operation_id in _with_operation_ids(app)
+    ]
     bank.resolve()
     problem = bank.get(problem_key)  # a $ref to Problem (or a longer name, should two collide)
     builder = _Builder(bank, problem)
@@ -201,13 +205,21 @@ def build_document(app: web.Application) -> dict[str, Any]:
     }
 
 
+def _under(path: str, prefixes: Sequence[str]) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
+
+
 def _with_operation_ids(app: web.Application) -> Iterator[tuple[Route, str]]:
     routes = [r for r in public_routes(app) if not ((op := described(r.handler)) and op.hidden)]
     methods_per_handler = Counter(id(route.handler) for route in routes)
     seen: set[str] = set()
     for route in routes:
         operation = described(route.handler)
-        base = (operation.operation_id if operation else None) or getattr(route.handler, "__name__", "operation")
+        base = (
+            operation.operation_id
+            if operation and operation.operation_id
+            else str(getattr(route.handler, "__name__", "operation"))
+        )
         if methods_per_handler[id(route.handler)] > 1:  # PUT and PATCH on one handler
             base = f"{base}_{route.method.lower()}"
         operation_id, n = base, 1
@@ -218,10 +230,10 @@ def _with_operation_ids(app: web.Application) -> Iterator[tuple[Route, str]]:
         yield route, operation_id
 
 
-def _plan(route: Route, operation_id: str, bank: _SchemaBank) -> _Planned:
+def _plan(route: Route, operation_id: str, bank: _SchemaBank, in_service: bool) -> _Planned:
     operation = described(route.handler)
     tags = list(operation.tags) if operation and operation.tags else [_default_tag(route.path)]
-    item = _Planned(route, operation, operation_id, tags)
+    item = _Planned(route, operation, operation_id, tags, in_service)
     declared = {p.name: p for p in operation.path} if operation else {}
     for name in _PATH_PARAM.findall(route.path):
         param = declared.get(name) or Param(name, int if name == "id" or name.endswith("_id") else str)
@@ -404,7 +416,7 @@ def _errors(item: _Planned, operation: Operation) -> dict[int, str]:
         derived[422] = ""  # a query parameter or a header that fails its schema
     if item.route.path.startswith("/api/"):
         derived[429] = ""  # the gateway's rate limit covers every /api route
-    if item.route.path.startswith(SERVICE_PREFIXES):
+    if item.in_service:
         derived.update({502: "", 503: "", 504: ""})
     for status, detail in operation.errors.items():
         if detail or status not in derived:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -71,8 +72,9 @@ class Docs:
     """One app's document, page and assets, each made once, on first use: the routers are
     frozen by then, and reading files stays off the event loop."""
 
-    def __init__(self, static_dir: Path) -> None:
+    def __init__(self, static_dir: Path, service_prefixes: Sequence[str]) -> None:
         self.static_dir = static_dir
+        self.service_prefixes = service_prefixes
         self.document: bytes | None = None
         self._assets: dict[str, Asset] | None = None
         self._page: bytes | None = None
@@ -115,7 +117,7 @@ routes = web.RouteTableDef()
 async def openapi_document(request: web.Request) -> web.Response:
     docs = request.config_dict[DOCS]
     if docs.document is None:
-        docs.document = dumps(build_document(request.app))
+        docs.document = dumps(build_document(request.app, docs.service_prefixes))
     return web.Response(body=docs.document, content_type="application/json")
 
 
@@ -147,8 +149,8 @@ async def docs_asset(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(asset.path, headers={"Content-Type": asset.content_type, "Cache-Control": cache})
 
 
-def setup_docs(app: web.Application) -> None:
+def setup_docs(app: web.Application, service_prefixes: Sequence[str]) -> None:
     """Serve the document, the page and its assets. `app` is the root app: the document
-    describes it and every service mounted in it."""
-    app[DOCS] = Docs(STATIC_DIR)
+    describes it and every service mounted in it, local or forwarded, under `service_prefixes`."""
+    app[DOCS] = Docs(STATIC_DIR, service_prefixes)
     app.add_routes(routes)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +105,8 @@ async def test_dispatcher_that_was_down_resumes_without_loss_or_repeats(
 
     async with running_shop(with_dispatcher) as api:
         for order_id in later:
-            await eventually(partial(is_dispatched, api, user, order_id), f"order {order_id} to be dispatched")
+            await eventually(
+                lambda order_id=order_id: is_dispatched(api, user, order_id), f"order {order_id} to be dispatched"
+            )
     # Resumed from the committed offset: the first order was not notified again.
     assert sorted(warehouse.order_ids()) == sorted([first, *later])

@@ -80,7 +80,7 @@ async def test_alg_none_is_rejected(api: Api, user: User) -> None:
 
 async def test_wrong_signature_is_rejected(api: Api, user: User) -> None:
     await assert_rejected(api, f"Bearer {sign(claims_for(user), 'another-secret-' + 'z' * 40)}")
-    header, payload, signature = user.token.split(".")
+    header, _payload, signature = user.token.split(".")
     forged = _b64(json.dumps({**jwt.decode(user.token, options={"verify_signature": False}), "role": "admin"}).encode())
     await assert_rejected(api, f"Bearer {header}.{forged}.{signature}")
 
@@ -181,6 +181,6 @@ async def test_a_remembered_token_is_not_a_key_to_a_forged_one(api: Api, user: U
     good = sign(claims_for(user))
     response = await api.client.get("/api/auth/me", headers={"Authorization": f"Bearer {good}"})
     assert response.status == 200
-    header, payload, signature = good.split(".")
+    header, _payload, signature = good.split(".")
     admin_claims = _b64(json.dumps(claims_for(user, role="admin")).encode())
     await assert_rejected(api, f"Bearer {header}.{admin_claims}.{signature}")

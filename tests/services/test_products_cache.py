@@ -27,7 +27,7 @@ async def test_an_update_is_seen_by_the_next_read(api: Api) -> None:
 
 async def test_a_new_product_appears_in_the_list_and_its_count(api: Api) -> None:
     admin = await api.admin()
-    _, before, headers = await get_json(api, "/api/products")
+    _, _, headers = await get_json(api, "/api/products")
     assert headers["X-Total-Count"] == "20"
     response = await api.client.post(
         "/api/products", json={"name": "Cable", "price": 5, "sku": "CBL-1"}, headers=admin.headers

@@ -49,7 +49,6 @@ class Accounts:
         revocations: TokenRevocations,
     ) -> None:
         self.users = users
-        self.db = users.db  # what readiness checks ping
         self.passwords = passwords
         self.registry = registry
         self._jwt_secret = jwt_secret

@@ -7,15 +7,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from shop.config import ShopConfig
 from shop.db import Database, Slot, database_context
 from shop.errors import ShopError
 from shop.gateway.cors import enable_cors
-from shop.gateway.revocation import TokenRevocations
 from shop.internal import internal_app
-from shop.registry import Registry
 from shop.retention import PruneStep, pruning_context
-from shop.services import ServiceApps
+from shop.services import Service, ServiceApps, ServiceContext
 from shop.services.auth.accounts import Accounts
 from shop.services.auth.client import AUTH, LocalAuthClient
 from shop.services.auth.passwords import PasswordHashing
@@ -27,8 +24,8 @@ log = logging.getLogger("shop.auth")
 ADMIN_RETRY_SECONDS = 5.0
 
 
-def create_app(cfg: ShopConfig, registry: Registry, revocations: TokenRevocations) -> ServiceApps:
-    """`cfg` must carry resolved secrets (shop.app.resolve_secrets)."""
+def create_app(ctx: ServiceContext) -> ServiceApps:
+    cfg, registry, revocations = ctx.cfg, ctx.registry, ctx.revocations
     accounts = Slot[Accounts]("auth")
     passwords = PasswordHashing(
         time_cost=cfg.auth.argon2_time_cost,
@@ -72,12 +69,12 @@ def create_app(cfg: ShopConfig, registry: Registry, revocations: TokenRevocation
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        passwords.close()
 
     app = web.Application()
     app[ACCOUNTS] = accounts
     app.add_routes(routes)
     enable_cors(app, cfg.gateway.cors_origins)
+    app.cleanup_ctx.append(passwords.context)  # first: closes after everything that hashes
     app.cleanup_ctx.append(
         database_context(cfg.data.dir / "auth.db", MIGRATIONS, accounts, make_accounts, cfg.data.synchronous)
     )
@@ -95,3 +92,15 @@ def create_app(cfg: ShopConfig, registry: Registry, revocations: TokenRevocation
     internal[ACCOUNTS] = accounts
     registry.register_local(AUTH, LocalAuthClient(accounts), accounts.ping)
     return ServiceApps("auth", app, internal)
+
+
+SERVICE = Service(
+    name="auth",
+    create_app=create_app,
+    key=AUTH,
+    routes=routes,
+    calls=("customers",),  # registration creates the profile
+    public_paths=("/login", "/register", "/forgot-password", "/reset-password"),
+    login_paths=("/login", "/register", "/forgot-password", "/reset-password", "/change-password"),
+    databases={"auth": MIGRATIONS},
+)

@@ -17,8 +17,6 @@ class RegisterRequest(ProfileFields):
 
     name: str = Field(min_length=1, max_length=200, pattern=NON_BLANK)
     email: Email
-    name: str = Field(min_length=1, max_length=200, pattern=NON_BLANK)
-    email: Email
     # Never trimmed (the profile fields are): login compares the password exactly as typed.
     _keep_as_sent = frozenset({"password", "confirm_password"})
     password: Password

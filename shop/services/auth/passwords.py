@@ -4,33 +4,46 @@ A dedicated pool, as wide as the machine's cores divided by the lanes of one has
 runs a hash's `argon2_parallelism` lanes on threads of its own, so one hash at a time already
 keeps that many cores busy, and each hash in flight holds `[auth] argon2_memory_kib` (64 MiB by
 default). On two cores with four lanes that is one hash at a time: more would add memory (the
-shop's peak), not speed.
+shop's peak), not speed. The pool lives as long as the auth app runs: `context` is its cleanup
+context, registered before anything that hashes so that it closes after them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
+from aiohttp import web
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+
+from shop.errors import ServiceUnavailable
 
 
 class PasswordHashing:
     def __init__(self, *, time_cost: int, memory_kib: int, parallelism: int) -> None:
         self._hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
-        workers = max(1, (os.cpu_count() or 2) // parallelism)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._workers = max(1, (os.cpu_count() or 2) // parallelism)
+        self._pool: ThreadPoolExecutor | None = None
         # Verified when an email is unknown, so that answer takes as long as a wrong password.
         self._dummy_hash = self._hasher.hash("not-a-real-password")
 
+    async def context(self, app: web.Application) -> AsyncIterator[None]:
+        pool = self._pool = ThreadPoolExecutor(max_workers=self._workers, thread_name_prefix="argon2")
+        try:
+            yield
+        finally:
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+
     async def hash(self, password: str) -> str:
-        return await asyncio.get_running_loop().run_in_executor(self._pool, self._hasher.hash, password)
+        return await asyncio.get_running_loop().run_in_executor(self._running_pool(), self._hasher.hash, password)
 
     async def verify(self, password_hash: str | None, password: str) -> bool:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self._verify, password_hash, password)
+        return await loop.run_in_executor(self._running_pool(), self._verify, password_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Whether the hash was made with other parameters (or another argon2 variant) than
@@ -43,5 +56,9 @@ class PasswordHashing:
         except (VerificationError, InvalidHashError):
             return False
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+    def _running_pool(self) -> ThreadPoolExecutor:
+        # Never None to run_in_executor: that would hash on the loop's default executor,
+        # unbounded by the width worked out above.
+        if self._pool is None:
+            raise ServiceUnavailable("The auth service is starting or stopping.")
+        return self._pool

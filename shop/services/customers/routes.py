@@ -11,15 +11,17 @@ from shop.gateway.bodies import parse_model, read_json, read_model
 from shop.gateway.context import require_admin, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
 from shop.openapi import Content, Param, operation
-from shop.ops import REGISTRY
 from shop.paging import Page
 from shop.pathparams import path_id
+from shop.registry import Registry
 from shop.services.auth.client import AUTH
 from shop.services.customers.echoed import without_echoed_fields
 from shop.services.customers.models import Customer, CustomerCreate, CustomerUpdate
 from shop.services.customers.store import CustomerStore
 
 STORES = web.AppKey("customer_stores", Slot[CustomerStore])
+# The registry create_app was given: how this service reaches auth.
+REGISTRY = web.AppKey("customers_registry", Registry)
 
 log = logging.getLogger("shop.customers")
 
@@ -61,7 +63,7 @@ async def create_customer(request: web.Request) -> web.Response:
     data = await read_model(request, CustomerCreate)
     # The profile table is unique by email; a login's email (an account whose profile is
     # elsewhere, or being made) lives in auth, and a profile must not take it either.
-    registry = request.config_dict[REGISTRY]
+    registry = request.app[REGISTRY]
     if registry.has("auth") and await registry.get(AUTH).email_taken(str(data.email)):
         raise Conflict("An account with this email already exists.")
     customer = await _store(request).create(data)
@@ -123,7 +125,7 @@ async def _rename_login(request: web.Request, customer_id: int, name: str) -> No
     """The login keeps a copy of the name for /api/auth/me and tokens' `user`. The profile is
     the record: if auth is unreachable now, the copy stays stale rather than failing an
     update that already happened."""
-    registry = request.config_dict[REGISTRY]
+    registry = request.app[REGISTRY]
     if not registry.has("auth"):
         return
     try:
@@ -148,7 +150,7 @@ async def delete_customer(request: web.Request) -> web.Response:
     store = _store(request)
     await store.get(customer_id)  # 404 before anything changes
     # The login first: a customer without a profile must not be able to sign in again.
-    registry = request.config_dict[REGISTRY]
+    registry = request.app[REGISTRY]
     if registry.has("auth"):
         await registry.get(AUTH).remove_login(customer_id)
     await store.delete(customer_id)

@@ -54,18 +54,19 @@ class CustomerStore:
 
         def unit(conn: sqlite3.Connection) -> sqlite3.Row:
             if registration_id is not None:
-                made = conn.execute(
+                made: sqlite3.Row | None = conn.execute(
                     f"SELECT {_COLUMNS} FROM customers WHERE registration_id = ?", (registration_id,)
                 ).fetchone()
                 if made is not None:
                     return made
-            return conn.execute(
+            created: sqlite3.Row = conn.execute(
                 "INSERT INTO customers (name, email, address, city, mobile, preferences, location,"
                 " sex, interests, registration_id, created_at, updated_at)"
                 " VALUES (:name, :email, :address, :city, :mobile, :preferences, :location,"
                 f" :sex, :interests, :registration_id, :now, :now) RETURNING {_COLUMNS}",
                 values,
             ).fetchone()
+            return created
 
         try:
             return _customer(await self.db.write(unit))

@@ -7,21 +7,18 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from shop.bus import Bus
 from shop.bus.outbox import OutboxRelay
 from shop.clock import utc_now
-from shop.config import ShopConfig
 from shop.db import Database, Slot
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
-from shop.registry import Registry
 from shop.retention import PruneStep, pruning_context
-from shop.services import ServiceApps
+from shop.services import Service, ServiceApps, ServiceContext
 from shop.services.orders.client import ORDERS as ORDERS_SERVICE
 from shop.services.orders.client import LocalOrdersClient
 from shop.services.orders.live import StatusBroadcaster
-from shop.services.orders.placing import Orders
 from shop.services.orders.routes import BROADCASTER, ORDERS, WATCHDOG, internal_routes, routes
+from shop.services.orders.service import Orders
 from shop.services.orders.store import MIGRATIONS, OrderStore
 from shop.services.orders.watchdog import Watchdog
 
@@ -32,7 +29,8 @@ RECONCILE_SECONDS = 5.0
 ABANDONED_AFTER_SECONDS = 300
 
 
-def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
+def create_app(ctx: ServiceContext) -> ServiceApps:
+    cfg, registry, bus = ctx.cfg, ctx.registry, ctx.bus
     orders = Slot[Orders]("orders")
     broadcaster = StatusBroadcaster()
     relay: OutboxRelay | None = None
@@ -49,7 +47,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
         store = OrderStore(db, cfg.bus.topic)
         relay = OutboxRelay(store, bus)
         service = Orders(store, registry, broadcaster, relay.wake)
-        orders.set(service)
+        orders.set(service, db.ping)
         # Nothing is in flight yet: any reservation still 'pending' was left by a crash.
         await service.release_leftovers(pending_before=utc_now())
         if cfg.bus.relay_enabled:
@@ -64,7 +62,7 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
             with contextlib.suppress(asyncio.CancelledError):
                 await reconciler
             await relay.stop()
-            orders.set(None)
+            orders.clear()
             await db.close()
 
     async def stop_streams_and_relay(app: web.Application) -> None:
@@ -99,6 +97,17 @@ def create_app(cfg: ShopConfig, registry: Registry, bus: Bus) -> ServiceApps:
     internal[WATCHDOG] = watchdog
     registry.register_local(ORDERS_SERVICE, LocalOrdersClient(orders, watchdog), orders.ping)
     return ServiceApps("orders", app, internal)
+
+
+SERVICE = Service(
+    name="orders",
+    create_app=create_app,
+    key=ORDERS_SERVICE,
+    routes=routes,
+    calls=("products", "customers"),  # prices and stock; the customer must still exist
+    uses_bus=True,  # publishes order.created, through the outbox
+    databases={"orders": MIGRATIONS},
+)
 
 
 async def _reconcile(service: Orders) -> None:

@@ -7,7 +7,7 @@ from typing import Protocol
 from shop.db import Slot
 from shop.registry import RemoteEndpoint, ServiceKey
 from shop.services.orders.models import Order
-from shop.services.orders.placing import Orders
+from shop.services.orders.service import Orders
 from shop.services.orders.watchdog import StuckOrder, Watchdog
 
 

@@ -29,7 +29,7 @@ from shop.services.orders.models import (
     StatusEvent,
 )
 from shop.services.orders.original import placed_from_original_body, with_original_fields
-from shop.services.orders.placing import Orders
+from shop.services.orders.service import Orders
 from shop.services.orders.store import OrderDocument
 from shop.services.orders.timeline import Timeline, timeline
 from shop.services.orders.watchdog import StuckOrder, Watchdog
@@ -169,7 +169,7 @@ async def list_orders(request: web.Request) -> web.Response:
     service = _orders(request)
 
     async def load() -> Answer:
-        orders, total = await service.store.list(customer_id, page.limit, page.offset)
+        orders, total = await service.store.list_page(customer_id, page.limit, page.offset)
         return Answer(dumps(await _enrich(request, orders)), page.headers(request, total))
 
     # The caller's scope and the query string as sent: the same page, and the same Link header.

@@ -241,7 +241,7 @@ class OrderStore:
             raise NotFound("Order not found.")
         return Order.model_validate(_document(found[0]))
 
-    async def list(self, customer_id: int | None, limit: int, offset: int) -> tuple[list[OrderDocument], int]:
+    async def list_page(self, customer_id: int | None, limit: int, offset: int) -> tuple[list[OrderDocument], int]:
         """A page of orders, newest first, as API documents (no model per order), and the total."""
         where, params = ("WHERE customer_id = ?", [customer_id]) if customer_id is not None else ("", [])
         found = await self.db.fetch_all(_PAGE.format(where=where), [*params, limit, offset])

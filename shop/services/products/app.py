@@ -4,20 +4,19 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from shop.config import ShopConfig
 from shop.db import Slot, database_context
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
-from shop.registry import Registry
 from shop.retention import PruneStep, pruning_context
-from shop.services import ServiceApps
+from shop.services import Service, ServiceApps, ServiceContext
 from shop.services.products.catalogue import catalogue
 from shop.services.products.client import PRODUCTS, LocalProductsClient
 from shop.services.products.routes import STORES, internal_routes, routes
 from shop.services.products.store import MIGRATIONS, ProductStore
 
 
-def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
+def create_app(ctx: ServiceContext) -> ServiceApps:
+    cfg, registry = ctx.cfg, ctx.registry
     stores = Slot[ProductStore]("products")
 
     async def seed_catalogue(app: web.Application) -> AsyncIterator[None]:
@@ -51,3 +50,12 @@ def create_app(cfg: ShopConfig, registry: Registry) -> ServiceApps:
     internal[STORES] = stores
     registry.register_local(PRODUCTS, LocalProductsClient(stores), stores.ping)
     return ServiceApps("products", app, internal)
+
+
+SERVICE = Service(
+    name="products",
+    create_app=create_app,
+    key=PRODUCTS,
+    routes=routes,
+    databases={"products": MIGRATIONS},
+)

@@ -38,7 +38,6 @@ class Orders:
         on_outbox_write: Callable[[], None],
     ) -> None:
         self.store = store
-        self.db = store.db
         self.registry = registry
         self.broadcaster = broadcaster
         self._on_outbox_write = on_outbox_write
