@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.processes import ADMIN_EMAIL, ADMIN_PASSWORD
+from bench.processes import BENCH_SHOP
 
 PASSWORD = "bench-password-123"
 # The shop's largest allowed stock level: placing orders for minutes never runs it out.
@@ -68,9 +68,12 @@ class ShopClient:
 
     async def admin(self) -> Customer:
         body = await self.call(
-            "POST", "/api/auth/login", expect=200, json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+            "POST",
+            "/api/auth/login",
+            expect=200,
+            json={"email": BENCH_SHOP.admin_email, "password": BENCH_SHOP.admin_password},
         )
-        return Customer(body["user"]["id"], ADMIN_EMAIL, body["token"])
+        return Customer(body["user"]["id"], BENCH_SHOP.admin_email, body["token"])
 
     async def stock_up(self, admin: Customer, product_ids: list[int]) -> None:
         for product_id in product_ids:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+
+from shop.testing import LocalShop, free_port
 
 REPO = Path(__file__).resolve().parent.parent
 START_DEADLINE_SECONDS = 60.0
@@ -28,18 +29,16 @@ IDLE_WINDOWS = 2  # consecutive quiet windows
 IDLE_DEADLINE_SECONDS = 180.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
-JWT_SECRET = "bench-jwt-secret-" + "b" * 40
-ADMIN_EMAIL = "admin@bench.local"
-ADMIN_PASSWORD = "bench-admin-password"
-SERVICE_TOKEN = "bench-service-token-" + "s" * 30
-# High enough that no limiter shapes a load of tens of thousands of requests per second.
-UNLIMITED = "100000000"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# The embedded defaults (config.toml) except: loopback, a temporary data dir, known secrets and
+# admin, and rate limits high enough that no limiter shapes a load of tens of thousands of
+# requests per second (they would otherwise be what we measure).
+BENCH_SHOP = LocalShop(
+    jwt_secret="bench-jwt-secret-" + "b" * 40,
+    admin_email="admin@bench.local",
+    admin_password="bench-admin-password",
+    service_token="bench-service-token-" + "s" * 30,
+    rate_limit=100_000_000,
+)
 
 
 class Children:
@@ -130,28 +129,6 @@ class Server:
                 self.proc.wait()
 
 
-def shop_env(data_dir: Path, port: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The embedded defaults (config.toml) except: loopback port, a temporary data dir, known
-    secrets and admin, and rate limits out of the way (they would otherwise be what we measure)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
-    env.update(
-        {
-            "SHOP_SERVER__HOST": "127.0.0.1",
-            "SHOP_SERVER__PORT": str(port),
-            "SHOP_DATA__DIR": str(data_dir),
-            "SHOP_AUTH__JWT_SECRET": JWT_SECRET,
-            "SHOP_AUTH__ADMIN_EMAIL": ADMIN_EMAIL,
-            "SHOP_AUTH__ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "SHOP_INTERNAL__SERVICE_TOKEN": SERVICE_TOKEN,
-            "SHOP_GATEWAY__RATE_LIMIT_PER_SECOND": UNLIMITED,
-            "SHOP_GATEWAY__RATE_LIMIT_BURST": UNLIMITED,
-            "SHOP_GATEWAY__AUTH_RATE_LIMIT_PER_MINUTE": UNLIMITED,
-        }
-    )
-    env.update(extra or {})
-    return env
-
-
 async def start_server(
     name: str,
     argv: list[str],
@@ -195,7 +172,7 @@ async def start_shop(
         name,
         argv,
         work_dir=work_dir,
-        env=shop_env(data_dir, port, env),
+        env=BENCH_SHOP.environment(data_dir, port, env),
         port=port,
         ready_path="/ready",
         cwd=shop_dir,

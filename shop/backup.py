@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shop import datalock
-from shop.db import Migration, utc_now
+from shop.clock import utc_now
+from shop.db import Migration
 from shop.services.declared import SERVICES
 
 MANIFEST = "manifest.json"

@@ -22,7 +22,6 @@ import queue
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
@@ -256,12 +255,6 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
         # executescript commits first, so the script and the version bump run in one
         # explicit transaction of their own.
         conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={version};\nCOMMIT;")
-
-
-def utc_now(seconds_ago: float = 0) -> str:
-    """RFC 3339 UTC with milliseconds (now, or that long ago); sorts correctly as text."""
-    moment = datetime.now(UTC) - timedelta(seconds=seconds_ago)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def placeholders(values: Iterable[Any]) -> str:

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 import aiohttp
 
 from shop import errors
-from shop.db import utc_now
+from shop.clock import utc_now
 
 log = logging.getLogger("shop.registry")
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from shop.background import BackgroundLoop
+from shop.clock import utc_now
 from shop.config import RetentionConfig
-from shop.db import utc_now
 
 log = logging.getLogger("shop.retention")
 

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from shop.app import create_app
 from shop.config import ShopConfig
+from shop.testing import LocalShop
 from tests.kafka import kafka_broker
 
 ADMIN_EMAIL = "admin@example.com"
@@ -23,27 +24,26 @@ JWT_SECRET = "test-secret-" + "x" * 40
 # argon2's minimums: tests hash many passwords, and what they check does not depend on the cost.
 CHEAP_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8, "argon2_parallelism": 1}
 
+# Limits high enough not to get in a test's way, the cheapest password hashing, and a
+# dispatcher that retries almost at once: for apps in the test's process and run.py alike.
+TEST_SHOP = LocalShop(
+    jwt_secret=JWT_SECRET,
+    admin_email=ADMIN_EMAIL,
+    admin_password=ADMIN_PASSWORD,
+    service_token="test-service-token-" + "y" * 30,
+    rate_limit=10_000,
+    defaults={
+        "auth": CHEAP_ARGON2,
+        "dispatcher": {"retry_base_seconds": 0.01},
+    },
+)
+
 _emails = itertools.count(1)
 
 
 def make_config(data_dir: Path, **sections: dict[str, Any]) -> ShopConfig:
-    """A config on `data_dir` with limits high enough not to get in a test's way, and the
-    cheapest password hashing."""
-    base: dict[str, dict[str, Any]] = {
-        "data": {"dir": str(data_dir)},
-        "auth": {
-            "jwt_secret": JWT_SECRET,
-            "admin_email": ADMIN_EMAIL,
-            "admin_password": ADMIN_PASSWORD,
-            **CHEAP_ARGON2,
-        },
-        "gateway": {"rate_limit_per_second": 10_000, "rate_limit_burst": 10_000, "auth_rate_limit_per_minute": 10_000},
-        "dispatcher": {"retry_base_seconds": 0.01},
-        "internal": {"service_token": "test-service-token-" + "y" * 30},
-    }
-    for name, changes in sections.items():
-        base[name] = {**base.get(name, {}), **changes}
-    return ShopConfig.model_validate(base)
+    """The test shop's config on `data_dir`, with `sections` changed."""
+    return TEST_SHOP.config(data_dir, **sections)
 
 
 @pytest.fixture

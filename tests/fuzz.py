@@ -29,12 +29,6 @@ PHASES = "examples,coverage,fuzzing,stateful"
 # The SSE routes stream until the client leaves: schemathesis reads one until this timeout,
 # which is the stream's nature, not a hang (so each of their cases costs this much).
 REQUEST_TIMEOUT_SECONDS = 2
-# Cheap password hashing: registration is fuzzed too, thousands of times.
-SHOP_ENV = {
-    "SHOP_AUTH__ARGON2_TIME_COST": "1",
-    "SHOP_AUTH__ARGON2_MEMORY_KIB": "8",
-    "SHOP_AUTH__ARGON2_PARALLELISM": "1",
-}
 # What schemathesis is told not to check, with why. Empty: the document is exact instead.
 EXCLUDED_CHECKS: dict[str, str] = {}
 # Where a check's expectation is wrong for the shop, the one operation and status it is
@@ -115,7 +109,7 @@ def schemathesis_command(url: str, token: str | None, report_dir: Path, extra: l
 
 
 async def fuzz_as(identity: str, work: Path, report_dir: Path, extra: list[str]) -> Outcome:
-    shop = await start_shop(work / identity / "data", env=SHOP_ENV, log_name=f"shop-{identity}")
+    shop = await start_shop(work / identity / "data", log_name=f"shop-{identity}")
     try:
         token = await token_for(shop, identity)
         process = await asyncio.create_subprocess_exec(

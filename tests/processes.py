@@ -4,47 +4,19 @@ multi-process tests."""
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET
+from shop.testing import free_port
+from tests.conftest import TEST_SHOP
+from tests.waiting import eventually
 
 REPO = Path(__file__).resolve().parent.parent
 START_DEADLINE_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def shop_env(data_dir: Path, port: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SHOP_")}
-    env.update(
-        {
-            "SHOP_SERVER__HOST": "127.0.0.1",
-            "SHOP_SERVER__PORT": str(port),
-            "SHOP_DATA__DIR": str(data_dir),
-            "SHOP_AUTH__JWT_SECRET": JWT_SECRET,
-            "SHOP_AUTH__ADMIN_EMAIL": ADMIN_EMAIL,
-            "SHOP_AUTH__ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "SHOP_GATEWAY__RATE_LIMIT_PER_SECOND": "10000",
-            "SHOP_GATEWAY__RATE_LIMIT_BURST": "10000",
-            "SHOP_GATEWAY__AUTH_RATE_LIMIT_PER_MINUTE": "10000",
-            "SHOP_DISPATCHER__RETRY_BASE_SECONDS": "0.05",
-            "SHOP_INTERNAL__SERVICE_TOKEN": "test-service-token-" + "y" * 30,
-        }
-    )
-    env.update(extra or {})
-    return env
 
 
 @dataclass
@@ -93,7 +65,7 @@ async def start_shop(
         str(REPO / "run.py"),
         *args,
         cwd=REPO,
-        env=shop_env(data_dir, port, env),
+        env=TEST_SHOP.environment(data_dir, port, env),
         stdout=log_file,
         stderr=log_file,
     )
@@ -104,18 +76,19 @@ async def start_shop(
 
 
 async def wait_until_up(shop: ShopProcess, path: str = "/ready") -> None:
-    deadline = time.monotonic() + START_DEADLINE_SECONDS
     async with aiohttp.ClientSession() as session:
-        while True:
+
+        async def up() -> bool:
             if shop.process.returncode is not None:
-                raise AssertionError(f"shop exited with {shop.process.returncode}:\n{shop.log()[-3000:]}")
+                raise AssertionError(f"shop exited with {shop.process.returncode}")
             try:
                 async with session.get(shop.url + path) as response:
-                    if response.status == 200:
-                        return
+                    return response.status == 200
             except aiohttp.ClientError:
-                pass
-            if time.monotonic() > deadline:
-                await shop.kill()
-                raise AssertionError(f"shop not up on {shop.url}{path}:\n{shop.log()[-3000:]}")
-            await asyncio.sleep(0.1)
+                return False
+
+        try:
+            await eventually(up, f"the shop on {shop.url}{path}", START_DEADLINE_SECONDS)
+        except AssertionError as failure:
+            await shop.kill()
+            raise AssertionError(f"{failure}:\n{shop.log()[-3000:]}") from None

@@ -12,36 +12,16 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from shop.app import BUS, create_app
+from shop.app import create_app
 from shop.bus.envelope import Envelope
+from shop.clock import utc_now
 from shop.config import ShopConfig
 from shop.dispatcher.worker import Dispatcher
 from tests.conftest import Api, make_config
 from tests.kafka import bus_settings
 from tests.waiting import eventually
 
-
-async def test_parked_events_are_listed_for_admins_only(
-    aiohttp_client: Callable[..., Awaitable[TestClient]], tmp_path: Path
-) -> None:
-    api = Api(await aiohttp_client(create_app(make_config(tmp_path / "data", bus={"max_deliveries": 2}))))
-    bus = api.client.app[BUS]
-    # An order.created for an order id the dispatcher accepts, then cannot find in orders,
-    # is not a handler failure; a data payload without an id is ignored. What fails is a
-    # handler crash: simulate one with an envelope whose data is not an order at all.
-    poison = Envelope.new("order.created", {"id": "not-a-number"})
-    await bus.publish("order-events", "x", poison)
-    await bus.drain()  # type: ignore[attr-defined]
-
-    user, admin = await api.register(), await api.admin()
-    assert (await api.client.get("/api/bus/parked")).status == 401
-    assert (await api.client.get("/api/bus/parked", headers=user.headers)).status == 403
-    response = await api.client.get("/api/bus/parked", headers=admin.headers)
-    assert response.status == 200
-    assert await response.json() == []  # ignored by the dispatcher, not failed
-
-
-# -- dead letters that survive a restart, on both buses -------------------------------------
+# -- dead letters on both buses, kept in the consumer's database ------------------------------
 
 
 class WarehouseSaysNo:
@@ -79,8 +59,39 @@ def bus_section(request: pytest.FixtureRequest) -> dict[str, Any]:
 async def parked_list(api: Api) -> list[dict[str, Any]]:
     admin = await api.admin()
     response = await api.client.get("/api/bus/parked", headers=admin.headers)
-    assert response.status == 200
+    assert response.status == 200, await response.text()
     return await response.json()
+
+
+async def test_a_parked_event_is_listed_with_what_failed_for_admins_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bus_section: dict[str, Any]
+) -> None:
+    WarehouseSaysNo(monkeypatch)
+    cfg = make_config(tmp_path / "data", bus=bus_section)
+    async with running_shop(cfg) as api:
+        user, admin = await api.register(), await api.admin()
+        placed = await api.client.post(
+            "/api/orders", json={"items": [{"product_id": 1, "quantity": 1}]}, headers=user.headers
+        )
+        order = await placed.json()
+        [parked] = await eventually(lambda: parked_list(api), "the order's event parked")
+        assert (await api.client.get("/api/bus/parked")).status == 401
+        assert (await api.client.get("/api/bus/parked", headers=user.headers)).status == 403
+        timeline = await api.client.get(f"/api/orders/{order['id']}/timeline", headers=admin.headers)
+        [published] = [e for e in (await timeline.json())["entries"] if e["event_type"] == "order.created"]
+
+    assert parked == {
+        "id": "dispatcher.1",  # the dispatcher's dead-letter store, its first event
+        "topic": cfg.bus.topic,
+        "group": "order-dispatcher-group",
+        "event_id": published["event_id"],
+        "type": "order.created",
+        "order_id": order["id"],
+        "error": "RuntimeError: the warehouse says no",
+        "attempts": 2,  # max_deliveries
+        "parked_at": parked["parked_at"],
+    }
+    assert parked["parked_at"].endswith("Z") and order["created_at"] <= parked["parked_at"] <= utc_now()
 
 
 async def test_a_parked_event_survives_a_restart_and_replays_once_the_consumer_recovers(
@@ -135,7 +146,8 @@ async def test_a_parked_event_can_be_discarded(
     assert (await api.client.delete(path, headers=admin.headers)).status == 204
     assert await parked_list(api) == []
     assert (await api.client.delete(path, headers=admin.headers)).status == 404
-    assert (await api.client.delete("/api/bus/parked/nonsense", headers=admin.headers)).status == 404
+    for nonsense in ("nonsense", "dispatcher.%C2%B2", "dispatcher." + "9" * 30):
+        assert (await api.client.delete(f"/api/bus/parked/{nonsense}", headers=admin.headers)).status == 404
 
 
 async def test_the_gateway_of_a_split_deployment_shows_and_replays_the_dispatchers_parked_events(

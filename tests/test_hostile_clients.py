@@ -172,6 +172,23 @@ async def test_a_whole_number_written_with_a_fraction_is_a_whole_number(api: Api
         await problem(refused, 422)
 
 
+async def test_a_path_id_that_is_not_an_id_is_404_with_one_message_in_every_service(api: Api) -> None:
+    admin = await api.admin()
+    paths = [
+        ("GET", "/api/products/{}"),
+        ("GET", "/api/customers/{}"),
+        ("GET", "/api/orders/{}"),
+        ("POST", "/api/orders/{}/cancel"),
+        ("POST", "/api/dispatcher/deliveries/{}/retry"),
+    ]
+    details = set()
+    for method, path in paths:
+        for bad in ("abc", "-1", "1.5", "%C2%B2", "%EF%BC%91", str(2**63), "9" * 30):
+            response = await api.client.request(method, path.format(bad), headers=admin.headers)
+            details.add((await problem(response, 404))["detail"])
+    assert details == {"No such resource."}
+
+
 async def test_malformed_ids_in_headers_and_queries_are_422_for_everyone(api: Api) -> None:
     customer = await api.register()
     for value in ("abc", "", "-1", str(2**63)):

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from shop.clock import utc_now
 from shop.config import ShopConfig
-from shop.db import utc_now
 from tests.conftest import MakeApi
 from tests.services.test_orders import place
 from tests.waiting import eventually, holds

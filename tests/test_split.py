@@ -9,7 +9,6 @@ service credential. Every wait has a deadline."""
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -25,10 +24,11 @@ from shop.errors import Conflict
 from shop.registry import SERVICE_TOKEN_HEADER, Registry
 from shop.services.auth.client import AUTH
 from shop.services.customers.client import CUSTOMERS
+from shop.testing import free_port, variables
 from tests.assertions import problem
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, make_config
 from tests.kafka import bus_settings
-from tests.processes import ShopProcess, free_port, start_shop
+from tests.processes import ShopProcess, start_shop
 from tests.waiting import eventually, read_sse
 from tests.webhooks import WebhookTarget, start_webhook_target
 
@@ -67,22 +67,15 @@ class SplitShop:
 
 
 def environments(ports: Mapping[str, int], bus: Mapping[str, Any], warehouse: str) -> dict[str, dict[str, str]]:
-    urls = {
-        f"SHOP_SERVICES__{name.upper()}__URL": f"http://127.0.0.1:{ports[process]}"
-        for name, process in SERVED_BY.items()
-    }
-    kafka = {f"SHOP_BUS__{key.upper()}": str(value) for key, value in bus.items()}
+    def services(*names: str) -> dict[str, Any]:
+        return {"services": {name: {"url": f"http://127.0.0.1:{ports[SERVED_BY[name]]}"} for name in names}}
+
     return {
         "auth": {},
         "products": {},
-        "orders": {
-            **kafka,
-            "SHOP_SERVICES__PRODUCTS__URL": urls["SHOP_SERVICES__PRODUCTS__URL"],
-            "SHOP_SERVICES__CUSTOMERS__URL": urls["SHOP_SERVICES__CUSTOMERS__URL"],
-            "SHOP_DISPATCHER__WEBHOOKS": json.dumps([warehouse]),
-        },
+        "orders": variables({"bus": bus, **services("products", "customers"), "dispatcher": {"webhooks": [warehouse]}}),
         # Products' url is the gateway's only way to it: once it is killed, nothing else answers.
-        "gateway": urls,
+        "gateway": variables(services(*SERVED_BY)),
     }
 
 

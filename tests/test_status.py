@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from shop.services.orders.store import MIGRATIONS as ORDERS_MIGRATIONS
-from tests.conftest import MakeApi
-from tests.processes import REPO, shop_env, start_shop
+from tests.conftest import TEST_SHOP, MakeApi
+from tests.processes import REPO, start_shop
 from tests.services.test_orders import place
 from tests.waiting import eventually
 
@@ -44,7 +44,7 @@ async def test_status_shows_databases_backlog_stuck_orders_and_services(make_api
 async def test_run_py_status_prints_a_running_shops_state(tmp_path: Path) -> None:
     shop = await start_shop(tmp_path / "data")
     try:
-        env = shop_env(tmp_path / "data", shop.port)
+        env = TEST_SHOP.environment(tmp_path / "data", shop.port)
         result = await asyncio.to_thread(
             subprocess.run,
             [sys.executable, "run.py", "status"],
@@ -63,7 +63,7 @@ async def test_run_py_status_prints_a_running_shops_state(tmp_path: Path) -> Non
 
 
 def test_run_py_status_without_a_shop_says_so(tmp_path: Path) -> None:
-    env = shop_env(tmp_path / "data", 9)  # nothing listens on the discard port
+    env = TEST_SHOP.environment(tmp_path / "data", 9)  # nothing listens on the discard port
     result = subprocess.run(
         [sys.executable, "run.py", "status"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
     )

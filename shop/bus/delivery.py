@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 from shop.bus import Handler, ParkedEvent
 from shop.bus.envelope import Envelope
+from shop.clock import utc_now
 from shop.config import BusConfig
-from shop.db import utc_now
 
 if TYPE_CHECKING:
     from shop.bus.parking import DeadLetters

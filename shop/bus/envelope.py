@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from shop.clock import utc_now
 
 
 @dataclass(frozen=True)
@@ -27,7 +25,7 @@ class Envelope:
 
     @classmethod
     def new(cls, type: str, data: dict[str, Any]) -> Envelope:
-        return cls(event_id=uuid.uuid4().hex, type=type, occurred_at=_utc_now(), data=data)
+        return cls(event_id=uuid.uuid4().hex, type=type, occurred_at=utc_now(), data=data)
 
     def to_json(self) -> bytes:
         document = {"event_id": self.event_id, "type": self.type, "occurred_at": self.occurred_at, "data": self.data}

@@ -22,6 +22,7 @@ from shop.bus import Handler, ParkedEvent
 from shop.bus.envelope import Envelope
 from shop.db import Database
 from shop.errors import Conflict, NotFound
+from shop.pathparams import parse_id
 
 # Parked events kept in memory for a consumer without a database; beyond this the oldest
 # are forgotten (they are in the error log) rather than growing without bound.
@@ -174,11 +175,12 @@ class Parking:
         return sorted(found, key=lambda event: event.parked_at)
 
     def find(self, parked_id: str) -> tuple[DeadLetters, int]:
-        name, _, number = parked_id.rpartition(".")
+        name, _, raw_number = parked_id.rpartition(".")
         store = self._stores.get(name)
-        if store is None or not number.isdigit():
+        number = parse_id(raw_number)
+        if store is None or number is None:
             raise NotFound("No such parked event.")
-        return store, int(number)
+        return store, number
 
     async def replay(
         self, parked_id: str, handler_of: Callable[[str, str], Handler | None], describe: Callable[[BaseException], str]

@@ -14,7 +14,8 @@ from pydantic import BaseModel
 
 from shop.bus.envelope import Envelope
 from shop.bus.parking import PARKED_EVENTS_TABLE
-from shop.db import Database, Migration, placeholders, utc_now
+from shop.clock import utc_now
+from shop.db import Database, Migration, placeholders
 from shop.errors import Conflict, NotFound
 
 DeliveryStatus = Literal["pending", "delivered", "failed"]

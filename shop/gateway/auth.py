@@ -21,6 +21,7 @@ from shop.gateway.context import CALLER, TOKEN_SENT, Caller
 from shop.gateway.paths import routed_path
 from shop.gateway.revocation import TokenRevocations
 from shop.openapi.describe import described
+from shop.pathparams import parse_id
 
 ALGORITHM = "HS256"
 _PAYLOAD_KEY = "jwt_payload"  # aiohttp-jwt only supports a string key here
@@ -150,10 +151,10 @@ def caller_from_claims(payload: dict[str, Any]) -> Caller:
         raise Unauthorized(f"The token lacks required claims: {', '.join(missing)}.", token_sent=True)
     role = payload["role"]
     sub = payload["sub"]
-    # Ids are positive 64-bit integers (SQLite's range): anything else could only fail later.
-    if not (isinstance(sub, str) and 0 < len(sub) <= 19 and sub.isascii() and sub.isdigit() and 0 < int(sub) < 2**63):
+    # A user id is a record id (users are numbered from 1): anything else could only fail later.
+    user_id = parse_id(sub) if isinstance(sub, str) else None
+    if not user_id:
         raise Unauthorized("The token's subject is not a user id.", token_sent=True)
-    user_id = int(sub)
     if role not in _ROLES:
         raise Unauthorized("The token's role is not known.", token_sent=True)
     return Caller(user_id=user_id, email=str(payload["email"]), role=role)

@@ -21,7 +21,9 @@ from shop.bus import BusUnavailable, Handler, create_bus, kafka
 from shop.bus.envelope import Envelope
 from shop.bus.kafka import KafkaBus
 from shop.config import BusConfig
-from tests.kafka import TansuBroker, bus_settings, free_port, tansu_binary
+from shop.testing import free_port
+from tests.kafka import TansuBroker, bus_settings, tansu_binary
+from tests.waiting import eventually
 
 DEADLINE = 30.0
 
@@ -109,9 +111,10 @@ async def committed_offset(bootstrap: str, group: str, topic: str) -> int:
 
 
 async def wait_for_commit(bootstrap: str, group: str, topic: str, offset: int) -> None:
-    async with asyncio.timeout(DEADLINE):
-        while await committed_offset(bootstrap, group, topic) < offset:
-            await asyncio.sleep(0.05)  # polling the broker, bounded by DEADLINE
+    async def committed() -> bool:
+        return await committed_offset(bootstrap, group, topic) >= offset
+
+    await eventually(committed, f"{group} to commit offset {offset}", DEADLINE)
 
 
 async def test_published_events_arrive_intact_and_in_order(kafka_bootstrap: str, group: str) -> None:

@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from shop.app import BUS, create_app
 from shop.bus.envelope import Envelope
+from shop.config import ShopConfig
 from tests.conftest import Api, User, make_config
 from tests.waiting import eventually, holds, read_sse
 from tests.webhooks import WebhookTarget, start_webhook_target
@@ -36,16 +37,21 @@ async def shipping() -> AsyncIterator[WebhookTarget]:
     await target.server.close()
 
 
-def shop_config(tmp_path: Path, *targets: WebhookTarget, **dispatcher: Any) -> Any:
+def shop_config(tmp_path: Path, *targets: WebhookTarget, **dispatcher: Any) -> ShopConfig:
     return make_config(
         tmp_path / "data",
         dispatcher={"webhooks": [t.url for t in targets], "webhook_secret": SECRET, "max_attempts": 3, **dispatcher},
     )
 
 
+ApiFor = Callable[[ShopConfig], Awaitable[Api]]
+
+
 @pytest.fixture
-async def make_api(aiohttp_client: Callable[..., Awaitable[TestClient]]) -> Callable[..., Awaitable[Api]]:
-    async def make(cfg: Any) -> Api:
+async def api_for(aiohttp_client: Callable[..., Awaitable[TestClient]]) -> ApiFor:
+    """An Api on an app built from a whole config (conftest's make_api takes sections)."""
+
+    async def make(cfg: ShopConfig) -> Api:
         return Api(await aiohttp_client(create_app(cfg)))
 
     return make
@@ -69,11 +75,11 @@ async def dispatched(api: Api, user: User, order_id: int) -> bool:
 
 
 async def test_order_reaches_dispatched_with_signed_webhooks_and_live_status(
-    tmp_path: Path, warehouse: WebhookTarget, shipping: WebhookTarget, make_api: Callable[..., Awaitable[Api]]
+    tmp_path: Path, warehouse: WebhookTarget, shipping: WebhookTarget, api_for: ApiFor
 ) -> None:
     # Hold the order at the warehouse until the customer is watching the stream.
     warehouse.status = 503
-    api = await make_api(shop_config(tmp_path, warehouse, shipping, max_attempts=1000, retry_base_seconds=0.02))
+    api = await api_for(shop_config(tmp_path, warehouse, shipping, max_attempts=1000, retry_base_seconds=0.02))
     user = await api.register()
     order = await place(api, user)
 
@@ -111,8 +117,8 @@ async def test_order_reaches_dispatched_with_signed_webhooks_and_live_status(
     assert len({call.headers["X-Shop-Delivery"] for call in warehouse.received}) == 1
 
 
-async def test_sse_resumes_after_last_event_id(tmp_path: Path, make_api: Callable[..., Awaitable[Api]]) -> None:
-    api = await make_api(make_config(tmp_path / "data", dispatcher={"enabled": False}))
+async def test_sse_resumes_after_last_event_id(tmp_path: Path, api_for: ApiFor) -> None:
+    api = await api_for(make_config(tmp_path / "data", dispatcher={"enabled": False}))
     user = await api.register()
     order = await place(api, user)
     stream = await api.client.get(f"/api/orders/{order['id']}/events", headers=user.headers)
@@ -133,9 +139,9 @@ async def test_sse_resumes_after_last_event_id(tmp_path: Path, make_api: Callabl
 
 
 async def test_redelivered_event_dispatches_nothing_twice(
-    tmp_path: Path, warehouse: WebhookTarget, make_api: Callable[..., Awaitable[Api]]
+    tmp_path: Path, warehouse: WebhookTarget, api_for: ApiFor
 ) -> None:
-    api = await make_api(shop_config(tmp_path, warehouse))
+    api = await api_for(shop_config(tmp_path, warehouse))
     user = await api.register()
     order = await place(api, user)
     await eventually(lambda: dispatched(api, user, order["id"]), "the order to be dispatched")
@@ -155,9 +161,9 @@ async def test_redelivered_event_dispatches_nothing_twice(
 
 
 async def test_failing_target_does_not_block_other_orders_and_can_be_retried(
-    tmp_path: Path, warehouse: WebhookTarget, make_api: Callable[..., Awaitable[Api]]
+    tmp_path: Path, warehouse: WebhookTarget, api_for: ApiFor
 ) -> None:
-    api = await make_api(shop_config(tmp_path, warehouse, max_attempts=3))
+    api = await api_for(shop_config(tmp_path, warehouse, max_attempts=3))
     user, admin = await api.register(), await api.admin()
     # The warehouse fails only orders of product 1; the next order proves nothing is blocked.
     warehouse.failing_products.add(1)
@@ -187,17 +193,15 @@ async def test_failing_target_does_not_block_other_orders_and_can_be_retried(
     assert response.status == 409  # delivered already
 
 
-async def test_without_targets_orders_are_dispatched_directly(
-    tmp_path: Path, make_api: Callable[..., Awaitable[Api]]
-) -> None:
-    api = await make_api(make_config(tmp_path / "data"))
+async def test_without_targets_orders_are_dispatched_directly(tmp_path: Path, api_for: ApiFor) -> None:
+    api = await api_for(make_config(tmp_path / "data"))
     user = await api.register()
     order = await place(api, user)
     await eventually(lambda: dispatched(api, user, order["id"]), "the order to be dispatched")
 
 
-async def test_deliveries_are_admin_only(tmp_path: Path, make_api: Callable[..., Awaitable[Api]]) -> None:
-    api = await make_api(make_config(tmp_path / "data"))
+async def test_deliveries_are_admin_only(tmp_path: Path, api_for: ApiFor) -> None:
+    api = await api_for(make_config(tmp_path / "data"))
     user = await api.register()
     assert (await api.client.get("/api/dispatcher/deliveries")).status == 401
     assert (await api.client.get("/api/dispatcher/deliveries", headers=user.headers)).status == 403
@@ -207,9 +211,9 @@ async def test_deliveries_are_admin_only(tmp_path: Path, make_api: Callable[...,
 
 
 async def test_admin_stream_covers_every_customers_orders_and_customers_only_their_own(
-    tmp_path: Path, make_api: Callable[..., Awaitable[Api]]
+    tmp_path: Path, api_for: ApiFor
 ) -> None:
-    api = await make_api(make_config(tmp_path / "data", dispatcher={"enabled": False}))
+    api = await api_for(make_config(tmp_path / "data", dispatcher={"enabled": False}))
     alice, bob, admin = await api.register(), await api.register(), await api.admin()
     alices = await place(api, alice)
     admin_stream = await api.client.get("/api/orders/events", headers=admin.headers)

@@ -66,13 +66,15 @@ async def test_order_flow_on_kafka(kafka_bootstrap: str, tmp_path: Path, warehou
     # Anyone can read the documented envelope off the topic, keyed by order id.
     consumer = AIOKafkaConsumer(bus["topic"], bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest")
     await consumer.start()
+    messages: list[Any] = []
+
+    async def read_up_to_status_changed() -> bool:
+        records = await consumer.getmany(timeout_ms=500)
+        messages.extend(m for batch in records.values() for m in batch)
+        return any(json.loads(m.value)["type"] == "order.status_changed" for m in messages)
+
     try:
-        records = await consumer.getmany(timeout_ms=10_000)
-        messages = [m for batch in records.values() for m in batch]
-        while not any(json.loads(m.value)["type"] == "order.status_changed" for m in messages):
-            more = await consumer.getmany(timeout_ms=10_000)
-            assert more, "no order.status_changed event on the topic"
-            messages += [m for batch in more.values() for m in batch]
+        await eventually(read_up_to_status_changed, "an order.status_changed event on the topic")
     finally:
         await consumer.stop()
     created = [json.loads(m.value) for m in messages if json.loads(m.value)["type"] == "order.created"]

@@ -57,6 +57,8 @@ async def test_order_is_priced_from_the_catalogue_exactly(api: Api) -> None:
     assert round(order["total"] * 100) == cents
     assert order["currency"] == "USD"
     assert (await product(api, 8))["stock_quantity"] == mouse["stock_quantity"] - 3
+    read_back = await api.client.get(f"/api/orders/{order['id']}", headers=user.headers)
+    assert await read_back.json() == order  # placed or read, an order has one shape
 
 
 async def test_money_is_summed_in_cents_not_floats(api: Api) -> None:

@@ -17,16 +17,10 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from playwright.async_api import Browser, Page, async_playwright, expect
 
 from shop.app import create_app
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, make_config
-
-playwright_api = pytest.importorskip(
-    "playwright.async_api", reason="the `playwright` package is missing: pip install -e '.[test]'"
-)
-Browser = playwright_api.Browser
-Page = playwright_api.Page
-expect = playwright_api.expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -42,21 +36,8 @@ expect.set_options(timeout=WAIT_MS)
 class Shop:
     """The shop under test, served on a real port, with an HTTP client for set-up and checks."""
 
-    app: web.Application
     url: str
     http: aiohttp.ClientSession
-
-    def serves(self, prefix: str) -> bool:
-        """Whether this build has routes under `prefix` (the orders endpoints arrive later)."""
-        return any(
-            resource.canonical == prefix or resource.canonical.startswith(prefix + "/")
-            for resource in self.app.router.resources()
-        )
-
-    def require(self, *prefixes: str) -> None:
-        missing = [prefix for prefix in prefixes if not self.serves(prefix)]
-        if missing:
-            pytest.skip(f"waits for {', '.join(missing)}: not served by this build yet")
 
     async def call(self, method: str, path: str, token: str | None = None, **kwargs: Any) -> Any:
         headers = dict(kwargs.pop("headers", {}))
@@ -104,7 +85,7 @@ async def serve(data_dir: Path, **sections: dict[str, Any]) -> AsyncIterator[Sho
     host, port = runner.addresses[0][:2]
     try:
         async with aiohttp.ClientSession() as http:
-            yield Shop(app, f"http://{host}:{port}", http)
+            yield Shop(f"http://{host}:{port}", http)
     finally:
         await runner.cleanup()
 
@@ -140,7 +121,7 @@ async def browser() -> AsyncIterator[Browser]:
             f"Chromium is not installed at {CHROMIUM}; install it with `apt-get install chromium` "
             "to run the storefront's browser tests"
         )
-    async with playwright_api.async_playwright() as playwright:
+    async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield browser

@@ -8,14 +8,13 @@ which, on a build that does not serve them yet.
 
 from __future__ import annotations
 
-import asyncio
 import re
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from tests.waiting import eventually
 from tests.web.conftest import (
     Customer,
     OpenPage,
@@ -30,7 +29,6 @@ from tests.web.conftest import (
 from tests.web.network import Link, Warehouse
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-DEADLINE_SECONDS = 20.0
 
 
 @pytest.fixture
@@ -42,9 +40,7 @@ async def warehouse() -> AsyncIterator[Warehouse]:
 
 async def held_shop(start_shop: StartShop, warehouse: Warehouse, **dispatcher: Any) -> Shop:
     """A shop whose dispatcher notifies `warehouse` and waits for it as long as a test needs."""
-    shop = await start_shop(dispatcher={"webhooks": [warehouse.url], "request_timeout_seconds": 120.0, **dispatcher})
-    shop.require("/api/orders", "/api/dispatcher")
-    return shop
+    return await start_shop(dispatcher={"webhooks": [warehouse.url], "request_timeout_seconds": 120.0, **dispatcher})
 
 
 def cents(price: float) -> int:
@@ -52,10 +48,10 @@ def cents(price: float) -> int:
 
 
 async def eventually_status(shop: Shop, customer: Customer, order_id: int, status: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while (await shop.call("GET", f"/api/orders/{order_id}", customer.token))["status"] != status:
-        assert time.monotonic() < deadline, f"order {order_id} never became {status}"
-        await asyncio.sleep(0.05)
+    async def reached() -> bool:
+        return (await shop.call("GET", f"/api/orders/{order_id}", customer.token))["status"] == status
+
+    await eventually(reached, f"order {order_id} to become {status}")
 
 
 async def add_to_cart(page: Page, search: str, name: str) -> None:
@@ -133,7 +129,6 @@ async def test_a_new_customer_registers_searches_checks_out_and_watches_the_orde
 
 
 async def test_a_double_clicked_checkout_makes_one_order(page: Page, shop: Shop) -> None:
-    shop.require("/api/orders")
     customer = await shop.register("Dora Double")
     await login(page, customer.email, customer.password)
     await add_to_cart(page, "Laptop", "Laptop")
@@ -156,7 +151,6 @@ async def test_a_double_clicked_checkout_makes_one_order(page: Page, shop: Shop)
 
 
 async def test_a_retry_after_a_lost_answer_sends_the_same_key_and_makes_one_order(page: Page, shop: Shop) -> None:
-    shop.require("/api/orders")
     customer = await shop.register("Rory Retry")
     await login(page, customer.email, customer.password)
     await add_to_cart(page, "Tablet", "Tablet")
@@ -189,7 +183,6 @@ async def test_a_retry_after_a_lost_answer_sends_the_same_key_and_makes_one_orde
 
 
 async def test_out_of_stock_shows_the_servers_reason_and_reserves_nothing(page: Page, shop: Shop) -> None:
-    shop.require("/api/orders")
     admin = await shop.token()
     lamp = await shop.call(
         "POST",
@@ -226,7 +219,6 @@ async def test_out_of_stock_shows_the_servers_reason_and_reserves_nothing(page: 
 
 
 async def test_a_product_gone_since_the_cart_was_drawn_gives_a_clear_validation_message(page: Page, shop: Shop) -> None:
-    shop.require("/api/orders")
     admin = await shop.token()
     gone = await shop.call(
         "POST",
@@ -297,11 +289,10 @@ async def test_an_admin_retries_a_failed_delivery(
     customer = await shop.register("Fred Failed")
     order = await shop.call("POST", "/api/orders", customer.token, json={"items": [{"product_id": 2, "quantity": 1}]})
     admin = await shop.token()
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not (failed := await shop.call("GET", "/api/dispatcher/deliveries", admin, params={"status": "failed"})):
-        assert time.monotonic() < deadline, "the delivery never failed"
-        await asyncio.sleep(0.05)
-    [delivery] = failed
+    [delivery] = await eventually(
+        lambda: shop.call("GET", "/api/dispatcher/deliveries", admin, params={"status": "failed"}),
+        "the delivery to fail",
+    )
 
     page = await open_page(shop)
     await login_admin(page)

@@ -9,9 +9,9 @@ import logging
 import secrets
 import time
 import uuid
-from datetime import UTC, datetime
 
 from shop.bus.envelope import Envelope
+from shop.clock import rfc3339
 from shop.dispatcher.client import DISPATCHER
 from shop.errors import Conflict, FieldError, ShopError, Unauthorized, ValidationFailed
 from shop.gateway.revocation import TokenRevocations
@@ -33,10 +33,6 @@ PASSWORD_RESET_REQUESTED = "auth.password_reset_requested"
 def reset_token_hash(token: str) -> str:
     """SHA-256 suffices (no KDF): the token is 256 random bits, not a guessable password."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def rfc3339(moment: float) -> str:
-    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 class Accounts:
@@ -155,7 +151,7 @@ class Accounts:
                 "email": login.user.email,
                 "name": login.user.name,
                 "reset_token": token,
-                "expires_at": rfc3339(expires_at),
+                "expires_at": rfc3339(expires_at, "seconds"),
             },
         )
         if not self.registry.has(DISPATCHER.name):

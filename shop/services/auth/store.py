@@ -7,7 +7,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from shop.db import Database, Migration, utc_now
+from shop.clock import utc_now
+from shop.db import Database, Migration
 from shop.errors import Conflict
 from shop.services.auth.models import Role, User
 

@@ -6,13 +6,13 @@ import re
 from aiohttp import web
 
 from shop.db import Slot
-from shop.errors import Conflict, FieldError, NotFound, ShopError, ValidationFailed
+from shop.errors import Conflict, FieldError, ShopError, ValidationFailed
 from shop.gateway.bodies import parse_model, read_json, read_model
 from shop.gateway.context import require_admin, require_caller, require_owner_or_admin
 from shop.jsonutil import json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
-from shop.pathparams import parse_id
+from shop.pathparams import path_id
 from shop.registry import Registry
 from shop.services.auth.client import AUTH
 from shop.services.customers.echoed import without_echoed_fields
@@ -38,11 +38,7 @@ def _store(request: web.Request) -> CustomerStore:
 
 
 def _id(request: web.Request) -> int:
-    # Not an id at all is a customer that does not exist, with the same answer.
-    customer_id = parse_id(request.match_info["customer_id"])
-    if customer_id is None:
-        raise NotFound("Customer not found.")
-    return customer_id
+    return path_id(request, "customer_id")
 
 
 @routes.get("")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from shop.db import Database, Migration, utc_now
+from shop.clock import utc_now
+from shop.db import Database, Migration
 from shop.errors import Conflict, NotFound
 from shop.services.customers.models import Customer, CustomerCreate, CustomerUpdate
 

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from shop.bus.outbox import OutboxRelay
-from shop.db import Database, Slot, utc_now
+from shop.clock import utc_now
+from shop.db import Database, Slot
 from shop.gateway.cors import enable_cors
 from shop.internal import internal_app
 from shop.retention import PruneStep, pruning_context

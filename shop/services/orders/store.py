@@ -12,9 +12,10 @@ from typing import Any
 import orjson
 
 from shop.bus.envelope import Envelope
-from shop.db import Database, Migration, placeholders, rows, utc_now
+from shop.clock import utc_now
+from shop.db import Database, Migration, placeholders, rows
 from shop.errors import Conflict, NotFound
-from shop.services.orders.models import ALLOWED_TRANSITIONS, Order, StatusEvent, cents_to_amount
+from shop.services.orders.models import ALLOWED_TRANSITIONS, Order, StatusEvent
 
 MIGRATIONS: list[Migration] = [
     """
@@ -153,6 +154,8 @@ _PAGE = (
     " FROM page ORDER BY id DESC"
 )
 
+_ONE = _PAGE.format(where="WHERE id = ?")  # parameters (order_id, 1, 0)
+
 OrderDocument = dict[str, Any]  # an order as the API answers it (see models.Order)
 
 
@@ -233,7 +236,7 @@ class OrderStore:
     # -- reads ------------------------------------------------------------------------------
 
     async def get(self, order_id: int) -> Order:
-        found = await self.db.fetch_all(_PAGE.format(where="WHERE id = ?"), (order_id, 1, 0))
+        found = await self.db.fetch_all(_ONE, (order_id, 1, 0))
         if not found:
             raise NotFound("Order not found.")
         return Order.model_validate(_document(found[0]))
@@ -423,17 +426,8 @@ def _create(conn: sqlite3.Connection, new: NewOrder, topic: str) -> Order:
         "UPDATE reservations SET state = 'held', updated_at = ? WHERE reservation_id = ?",
         (now, new.reservation_id),
     )
-    document: OrderDocument = {
-        "id": order_id,
-        "customer_id": new.customer_id,
-        "status": "Created",
-        "items": [_line(line.product_id, line.name, line.quantity, line.unit_price_cents) for line in new.lines],
-        "total": cents_to_amount(total),
-        "currency": new.currency,
-        "created_at": now,
-        "updated_at": now,
-        "updated_by": new.updated_by,
-    }
+    # Read back by the query every read uses: an order and its lines have one shape.
+    document = _load_document(conn, order_id)
     _record_status(conn, document, "order.created", topic)
     return Order.model_validate(document)
 
@@ -462,7 +456,7 @@ def _transition(conn: sqlite3.Connection, order_id: int, to: str, updated_by: st
 
 
 def _load_document(conn: sqlite3.Connection, order_id: int) -> OrderDocument:
-    found = rows(conn, _PAGE.format(where="WHERE id = ?"), (order_id, 1, 0))
+    found = rows(conn, _ONE, (order_id, 1, 0))
     if not found:
         raise NotFound("Order not found.")
     return _document(found[0])
@@ -479,17 +473,6 @@ def _record_status(conn: sqlite3.Connection, order: OrderDocument, event_type: s
         "INSERT INTO outbox (topic, key, payload, created_at) VALUES (?, ?, ?, ?)",
         (topic, str(order["id"]), envelope.to_json(), envelope.occurred_at),
     )
-
-
-def _line(product_id: int, name: str, quantity: int, unit_price_cents: int) -> dict[str, Any]:
-    return {
-        "product_id": product_id,
-        "name": name,
-        "quantity": quantity,
-        "unit_price": cents_to_amount(unit_price_cents),
-        "line_total": cents_to_amount(unit_price_cents * quantity),
-        "image": None,
-    }
 
 
 def _document(row: sqlite3.Row) -> OrderDocument:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from shop.background import BackgroundLoop
-from shop.db import utc_now
+from shop.clock import utc_now
 from shop.dispatcher.client import DISPATCHER
 from shop.errors import ShopError
 from shop.registry import Registry

@@ -1,19 +1,18 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from aiohttp import web
 from pydantic import ValidationError
 
 from shop.db import Slot
-from shop.errors import FieldError, NotFound, ValidationFailed
+from shop.errors import FieldError, ValidationFailed
 from shop.gateway.bodies import read_model
 from shop.gateway.context import require_admin
 from shop.jsonutil import dumps, json_response
 from shop.openapi import Content, Param, operation
 from shop.paging import Page
-from shop.pathparams import MAX_ID
+from shop.pathparams import parse_id, path_id
 from shop.readcache import Answer
 from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.images import request_origin, with_absolute_images
@@ -35,20 +34,11 @@ internal_routes = web.RouteTableDef()
 
 PRODUCT_ID = Param("product_id", int, "The product's id.")
 
-_DIGITS = re.compile(r"[0-9]{1,19}")
 MAX_IDS_PER_LOOKUP = 500
 
 
 def _store(request: web.Request) -> ProductStore:
     return request.config_dict[STORES].get()
-
-
-def _id(request: web.Request) -> int:
-    """A path id that is not a product id at all is simply a product that does not exist."""
-    raw = request.match_info["product_id"]
-    if not _DIGITS.fullmatch(raw) or int(raw) > MAX_ID:
-        raise NotFound("Product not found.")
-    return int(raw)
 
 
 def _filters(request: web.Request) -> ProductFilters:
@@ -112,7 +102,7 @@ async def create_product(request: web.Request) -> web.Response:
 @operation("Get a product", path=[PRODUCT_ID], responses={200: Product})
 async def get_product(request: web.Request) -> web.Response:
     store = _store(request)
-    product_id = _id(request)
+    product_id = path_id(request, "product_id")
 
     async def get() -> Answer:
         return Answer(dumps(with_absolute_images(await store.get(product_id), origin)))
@@ -139,7 +129,7 @@ def _json_body(body: bytes, headers: Mapping[str, str] | None = None) -> web.Res
 )
 async def update_product(request: web.Request) -> web.Response:
     require_admin(request)
-    product_id = _id(request)
+    product_id = path_id(request, "product_id")
     changes = await read_model(request, ProductUpdate)
     return json_response(
         with_absolute_images(await _store(request).update(product_id, changes), request_origin(request))
@@ -150,7 +140,7 @@ async def update_product(request: web.Request) -> web.Response:
 @operation("Delete a product", auth="admin", path=[PRODUCT_ID], responses={204: None})
 async def delete_product(request: web.Request) -> web.Response:
     require_admin(request)
-    await _store(request).delete(_id(request))
+    await _store(request).delete(path_id(request, "product_id"))
     return web.Response(status=204)
 
 
@@ -188,10 +178,11 @@ async def internal_release(request: web.Request) -> web.Response:
 
 
 def _ids_param(raw: str) -> list[int]:
-    parts = [part.strip() for part in raw.split(",") if part.strip()]
-    if not parts or len(parts) > MAX_IDS_PER_LOOKUP or not all(_DIGITS.fullmatch(p) for p in parts):
+    ids = [parse_id(part.strip()) for part in raw.split(",") if part.strip()]
+    known = [i for i in ids if i is not None]
+    if not ids or len(ids) > MAX_IDS_PER_LOOKUP or len(known) < len(ids):
         raise ValidationFailed(
             f"ids must be 1 to {MAX_IDS_PER_LOOKUP} comma-separated product ids.",
             [FieldError(("query", "ids"), "must be comma-separated integers")],
         )
-    return [int(part) for part in parts]
+    return known

@@ -14,7 +14,8 @@ from typing import Any, NamedTuple, TypeVar
 
 import orjson
 
-from shop.db import Database, Migration, placeholders, rows, utc_now
+from shop.clock import utc_now
+from shop.db import Database, Migration, placeholders, rows
 from shop.errors import Conflict, FieldError, NotFound, ValidationFailed
 from shop.pathparams import MAX_ID
 from shop.readcache import ReadCache
