@@ -19,7 +19,7 @@ from shop.registry import Registry
 from shop.services.auth.models import RegisterRequest, Role, TokenResponse, User
 from shop.services.auth.passwords import PasswordHashing
 from shop.services.auth.store import Login, UserStore
-from shop.services.auth.tokens import issue_token
+from shop.services.auth.tokens import issue_token, token_time
 from shop.services.customers.client import CUSTOMERS
 from shop.services.customers.models import CustomerCreate
 
@@ -170,7 +170,7 @@ class Accounts:
     async def reset_password(self, token: str, password: str) -> None:
         """Use a reset token once: the new password, and every token issued before is void."""
         password_hash = await self.passwords.hash(password)
-        now = time.time()
+        now = token_time(time.time())
         user_id = await self.users.reset_password(reset_token_hash(token), password_hash, now)
         if user_id is None:
             raise ValidationFailed(RESET_TOKEN_REFUSED, [FieldError(("token",), "unknown, already used or expired")])
@@ -188,7 +188,7 @@ class Accounts:
                 "The current password is not right.", [FieldError(("current_password",), "does not match")]
             )
         new_hash = await self.passwords.hash(new)
-        now = time.time()
+        now = token_time(time.time())
         if not await self.users.change_password(user_id, login.password_hash, new_hash, now):
             raise Conflict("The password was changed meanwhile; try again.")
         self.revocations.void_tokens_issued_before(user_id, now)
@@ -196,7 +196,7 @@ class Accounts:
 
     async def remove_login(self, user_id: int) -> None:
         """A deleted customer's login goes, and every token issued to it stops working."""
-        now = time.time()
+        now = token_time(time.time())
         if await self.users.delete(user_id, now):
             self.revocations.void_tokens_issued_before(user_id, now)
             log.info("login removed", extra={"user_id": user_id})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 
@@ -9,6 +10,13 @@ import jwt
 
 from shop.gateway.auth import ALGORITHM
 from shop.services.auth.models import User
+
+
+def token_time(moment: float) -> float:
+    """A moment as a token's `iat` carries it: to the millisecond, rounded down. Down, as a
+    verifier refuses a token issued in its future (PyJWT compares int(iat) with its clock),
+    and voiding tokens issued before a moment must compare the same way."""
+    return math.floor(moment * 1000) / 1000
 
 
 def issue_token(user: User, *, secret: str, issuer: str, ttl_seconds: int) -> str:
@@ -19,7 +27,7 @@ def issue_token(user: User, *, secret: str, issuer: str, ttl_seconds: int) -> st
         "role": user.role,
         # To the millisecond (RFC 7519 allows fractions): a token issued just after a
         # password reset, in the same second, must still count as issued after it.
-        "iat": round(now, 3),
+        "iat": token_time(now),
         "exp": int(now) + ttl_seconds,
         "iss": issuer,
         "jti": uuid.uuid4().hex,
