@@ -17,6 +17,7 @@ from shop.config import ConfigError, load_config
 from shop.datalock import DataDirBusy
 from shop.layout import PROCESS_ROLES
 from shop.logs import configure_logging
+from shop.malloc import limit_arenas, trim_after_startup
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TOOLS = ("backup", "restore", "status")
@@ -88,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in TOOLS:
         return run_tool(argv)
+    limit_arenas()  # before any thread starts
     args = parse_args(argv)
     configure_logging(args.log_level)
     try:
@@ -97,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"shop: {exc}", file=sys.stderr)
         return 2
+    trim_after_startup(app)
     web.run_app(
         app,
         host=args.host or cfg.server.host,
