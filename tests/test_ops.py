@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 
 import jwt
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.assertions import problem
 from tests.conftest import JWT_SECRET, Api, MakeApi
@@ -93,6 +94,28 @@ async def test_metrics_on_loopback_is_prometheus_text(api: Api) -> None:
     assert 'shop_http_requests_total{method="GET",route="/health",status="200"}' in text
     assert 'route="/api/customers/me",status="401"' in text
     assert "shop_http_request_duration_seconds_bucket" in text
+
+
+async def test_metrics_are_what_prometheus_reads(api: Api) -> None:
+    # Parsed by prometheus_client's own parser: the format is written by shop/metrics.py.
+    for path in ("/api/products/1", "/api/products/999999"):
+        await api.client.get(path)
+    response = await api.client.get("/metrics")
+    assert response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    families = {family.name: family for family in text_string_to_metric_families(await response.text())}
+    assert families["shop_http_requests"].type == "counter"
+    assert families["shop_http_request_duration_seconds"].type == "histogram"
+    assert families["shop_http_requests_created"].type == "gauge"
+    counted = {
+        (sample.labels["route"], sample.labels["status"]): sample.value
+        for sample in families["shop_http_requests"].samples
+    }
+    assert counted[("/api/products/{product_id}", "200")] == 1
+    assert counted[("/api/products/{product_id}", "404")] == 1
+    histogram = [s for s in families["shop_http_request_duration_seconds"].samples if s.name.endswith("_bucket")]
+    assert [s.labels["le"] for s in histogram[:13]] == [
+        "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "2.5", "5.0", "+Inf",
+    ]  # fmt: skip
 
 
 async def test_metrics_count_every_request_by_route_and_status(api: Api) -> None:
