@@ -170,7 +170,7 @@ def mount(app: web.Application, service: ServiceApps) -> None:
         app.add_subapp(f"/internal/{service.name}", service.internal)
 
 
-def _registry_context(registry: Registry):  # type: ignore[no-untyped-def]
+def _registry_context(registry: Registry) -> Callable[[web.Application], AsyncIterator[None]]:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         await registry.start()
         watcher = asyncio.create_task(registry.watch(HEALTH_CHECK_INTERVAL))

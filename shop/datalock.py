@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 from aiohttp import web
@@ -14,7 +14,7 @@ from aiohttp import web
 try:
     import fcntl
 except ImportError:  # Windows: no flock; a restore there cannot tell whether a shop serves
-    fcntl = None  # type: ignore[assignment]
+    fcntl = None  # type: ignore[assignment]  # the module, or None where there is none
 
 LOCK_FILE = "serving.lock"
 
@@ -50,7 +50,7 @@ def exclusive(data_dir: Path) -> contextlib.AbstractContextManager[None]:
     return _locked(data_dir, True, "a shop is serving from {dir}: stop it first")
 
 
-def serving_context(data_dir: Path):  # type: ignore[no-untyped-def]
+def serving_context(data_dir: Path) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context: the shop holds the shared lock from start-up to shutdown."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:

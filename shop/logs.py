@@ -212,7 +212,7 @@ class JsonLines:
                     or getattr(handler, "stream", None) is None  # a FileHandler opened lazily
                 ):
                     return None
-                found.append(_Sink.of(handler))  # type: ignore[arg-type]
+                found.append(_Sink.of(handler))  # type: ignore[arg-type]  # a _PLAIN type: a StreamHandler
             logger = logger.parent if logger.propagate else None
         return found or None  # none: logging's last resort and its one-time warning apply
 

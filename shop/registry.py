@@ -69,7 +69,7 @@ class Registry:
             entry = self._entries[key.name]
         except KeyError:
             raise RuntimeError(f"service {key.name!r} is neither run here nor configured remote") from None
-        return entry.client  # type: ignore[no-any-return]
+        return entry.client  # type: ignore[no-any-return]  # entries of any key share one dict; key.name matched
 
     def has(self, name: str) -> bool:
         return name in self._entries

@@ -133,7 +133,7 @@ class TokenCheck:
                 self._keep(header, caller, payload["exp"], issued_at)
             return await then(request)
 
-        return await self._decode(request, with_caller)  # type: ignore[no-any-return]
+        return await self._decode(request, with_caller)  # type: ignore[no-any-return]  # aiohttp-jwt is untyped
 
     def _refuse_if_revoked(self, caller: Caller, issued_at: float) -> None:
         if not self._revocations.accepts(caller.user_id, issued_at):

@@ -29,7 +29,7 @@ _ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[object]]
 
 def enable_cors(app: web.Application, origins: Sequence[str]) -> None:
     # aiohttp-cors 0.8 ships py.typed but leaves ResourceOptions.__new__ unannotated.
-    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
+    options = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]  # see above
         allow_credentials=True,
         allow_headers=ALLOW_HEADERS,
         expose_headers=EXPOSE_HEADERS,

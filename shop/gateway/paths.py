@@ -43,7 +43,7 @@ def route_original_paths(app: web.Application) -> None:
 
     # The router has no hook for rewriting a path, and a router of our own class is a
     # deprecated Application argument; this instance's resolve is the one place routing asks.
-    app.router.resolve = resolve_canonical  # type: ignore[method-assign]
+    app.router.resolve = resolve_canonical  # type: ignore[method-assign]  # on purpose: see above
     for method in ("GET", "POST"):  # not "*": aiohttp-cors could not add its preflight
         app.router.add_route(method, RETIRED_TOKEN_PATH, _retired_token)
 

@@ -13,6 +13,7 @@ import pytest
 
 from shop.logs import JsonFormatter
 from tests.conftest import Api
+from tests.waiting import eventually
 
 PASSWORD = "log-me-never-7391"
 
@@ -116,7 +117,12 @@ async def test_direct_lines_carry_the_contract_fields(
         await api.client.get("/api/products/999999?q=secret-term", headers=user.headers),
         await api.client.get("/api/auth/me", headers={"Authorization": user.token + "x"}),
     ]
-    written = stream.getvalue()
+
+    async def every_line() -> str | None:  # held for one write, FLUSH_SECONDS at most
+        text = stream.getvalue()
+        return text if text.count("\n") == 1 + len(responses) else None
+
+    written = await eventually(every_line, "the access lines")
     access = [json.loads(line) for line in written.splitlines()][1:]  # after the registration's
     assert len(access) == len(responses)
     for line, response in zip(access, responses, strict=True):

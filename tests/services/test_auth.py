@@ -287,15 +287,15 @@ async def test_concurrent_registrations_of_one_email_make_one_account(api: Api, 
 
 def test_a_token_is_never_issued_in_the_future(monkeypatch: pytest.MonkeyPatch) -> None:
     # PyJWT refuses a token whose int(iat) is after its clock: an iat rounded up to the next
-    # second (x.9996 -> x+1) would be refused for the rest of that millisecond.
+    # second (x.9999996 -> x+1) would be refused until that second began.
     from shop.services.auth import tokens
     from shop.services.auth.models import User
 
-    moment = 1764547199.9996
+    moment = 1764547199.9999996
     monkeypatch.setattr(tokens.time, "time", lambda: moment)
     token = tokens.issue_token(
         User(id=1, name="A", email="a@example.com", role="customer"), secret=JWT_SECRET, issuer="shop", ttl_seconds=60
     )
     issued_at = jwt.decode(token, options={"verify_signature": False})["iat"]
     assert issued_at <= moment and int(issued_at) <= moment
-    assert issued_at == 1764547199.999  # still to the millisecond
+    assert moment - issued_at < 1e-6  # still to the microsecond

@@ -13,10 +13,12 @@ from shop.services.auth.models import User
 
 
 def token_time(moment: float) -> float:
-    """A moment as a token's `iat` carries it: to the millisecond, rounded down. Down, as a
-    verifier refuses a token issued in its future (PyJWT compares int(iat) with its clock),
-    and voiding tokens issued before a moment must compare the same way."""
-    return math.floor(moment * 1000) / 1000
+    """A moment as a token's `iat` carries it: to the microsecond, rounded down. Down, as a
+    verifier refuses a token issued in its future (PyJWT compares int(iat) with its clock);
+    to the microsecond, as a token issued before a password change, even in the same
+    millisecond, must be void after it, and one issued after it must not (voiding compares
+    moments rounded the same way)."""
+    return math.floor(moment * 1_000_000) / 1_000_000
 
 
 def issue_token(user: User, *, secret: str, issuer: str, ttl_seconds: int) -> str:
@@ -25,8 +27,8 @@ def issue_token(user: User, *, secret: str, issuer: str, ttl_seconds: int) -> st
         "sub": str(user.id),
         "email": user.email,
         "role": user.role,
-        # To the millisecond (RFC 7519 allows fractions): a token issued just after a
-        # password reset, in the same second, must still count as issued after it.
+        # A fraction of a second (RFC 7519 allows it): a token issued just after a password
+        # reset, in the same second, must still count as issued after it.
         "iat": token_time(now),
         "exp": int(now) + ttl_seconds,
         "iss": issuer,

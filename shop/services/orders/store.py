@@ -407,7 +407,8 @@ def _create(conn: sqlite3.Connection, new: NewOrder, topic: str) -> Order:
         " created_at, updated_at, updated_by) VALUES (?, 'Created', ?, ?, ?, ?, ?, ?)",
         (new.customer_id, total, new.currency, new.reservation_id, now, now, new.updated_by),
     )
-    order_id = int(cursor.lastrowid)  # type: ignore[arg-type]
+    order_id = cursor.lastrowid
+    assert order_id is not None  # set by the INSERT just run
     conn.executemany(
         "INSERT INTO order_lines (order_id, line_no, product_id, name, quantity, unit_price_cents)"
         " VALUES (?, ?, ?, ?, ?, ?)",

@@ -165,6 +165,7 @@ class Product(BaseModel):
     created_at: str
     updated_at: str
 
+    # mypy does not know pydantic's computed_field over a property (pydantic documents the ignore)
     @computed_field(description="The same as `ratings`, under the name the original UI reads.")  # type: ignore[prop-decorator]
     @property
     def rating(self) -> float:
