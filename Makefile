@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 INSTALLED_TEST := $(VENV)/.installed-test
 
-.PHONY: run test fuzz bench clean
+.PHONY: run test fuzz bench longrun clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ fuzz: $(INSTALLED_TEST)
 # extra brings the Kafka-protocol broker the Kafka rows use.
 bench: $(INSTALLED_TEST)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Does the shop stop growing? 200,000 orders with retention ages of seconds (bench/longrun.py):
+# memory, database files and bookkeeping rows sampled, a verdict, non-zero if a check fails.
+longrun: $(INSTALLED)
+	$(PY) bench/longrun.py $(LONGRUN_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
