@@ -36,8 +36,7 @@ fuzz: $(INSTALLED_TEST)
 bench: $(INSTALLED_TEST)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-# Does the shop stop growing? 200,000 orders with retention ages of seconds (bench/longrun.py):
-# memory, database files and bookkeeping rows sampled, a verdict, non-zero if a check fails.
+# Does the shop stop growing? 200,000 orders at retention ages of seconds; see BENCHMARKS.md.
 longrun: $(INSTALLED)
 	$(PY) bench/longrun.py $(LONGRUN_ARGS)
 
