@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 INSTALLED_TEST := $(VENV)/.installed-test
 
-.PHONY: run test lint fuzz bench clean
+.PHONY: run test lint fuzz bench longrun clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ fuzz: $(INSTALLED_TEST)
 # extra brings the Kafka-protocol broker the Kafka rows use.
 bench: $(INSTALLED_TEST)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+# Does the shop stop growing? 200,000 orders at retention ages of seconds; see BENCHMARKS.md.
+longrun: $(INSTALLED)
+	$(PY) bench/longrun.py $(LONGRUN_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

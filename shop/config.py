@@ -159,8 +159,8 @@ class RetentionConfig(Section):
     published_outbox_seconds: int = Field(DAY, ge=60)
     # Delivered webhooks and dispatched orders' bookkeeping; failed deliveries are kept.
     finished_deliveries_seconds: int = Field(7 * DAY, ge=60)
-    # Released stock reservations, kept so a late retry of the same reservation reserves
-    # nothing again (retries come within seconds).
+    # Stock reservations given back (a cancelled order) or settled (a dispatched one), kept so
+    # a late retry of the same reservation reserves nothing again (retries come within seconds).
     released_reservations_seconds: int = Field(DAY, ge=3600)
     # How often the pruner looks, and how many rows one write deletes (one short transaction
     # each, so a request waits at most one batch).

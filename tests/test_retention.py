@@ -11,6 +11,7 @@ import pytest
 
 from shop.clock import utc_now
 from shop.config import ShopConfig
+from shop.services.orders import app as orders_app
 from tests.conftest import MakeApi
 from tests.services.test_orders import place
 from tests.waiting import eventually, holds
@@ -124,6 +125,24 @@ async def test_released_reservations_are_pruned_and_held_ones_kept(make_api: Mak
     await eventually(lambda: holds(count(products_db, "reservations WHERE released_at IS NOT NULL") == 0), "pruned")
     assert count(products_db, "reservations WHERE released_at IS NULL") == 1  # the order that holds its stock
     assert kept["id"] != cancelled["id"]
+
+
+async def test_dispatched_orders_reservations_are_settled_then_pruned(
+    make_api: MakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without settling, each dispatched order kept a held reservation in orders.db and in
+    # products.db for ever: both grew with every order.
+    monkeypatch.setattr(orders_app, "RECONCILE_SECONDS", 0.02)
+    api = await make_api(retention={**PRUNE_OFTEN, "released_reservations_seconds": 3600})
+    orders_db, products_db = tmp_path / "data" / "orders.db", tmp_path / "data" / "products.db"
+    user = await api.register()
+    _, dispatched = await place(api, user, ORDER)
+    await eventually(lambda: holds(count(orders_db, "reservations") == 0), "settled and forgotten by orders")
+    assert count(products_db, "reservations WHERE settled_at IS NOT NULL") == 1
+    sql(products_db, "UPDATE reservations SET settled_at = ?", (utc_now(7200),))
+    await eventually(lambda: holds(count(products_db, "reservations") == 0), "pruned by products")
+    response = await api.client.get(f"/api/orders/{dispatched['id']}", headers=user.headers)
+    assert (await response.json())["status"] == "Dispatched"
 
 
 async def test_expired_password_reset_tokens_are_pruned_and_live_ones_kept(make_api: MakeApi, tmp_path: Path) -> None:

@@ -166,6 +166,20 @@ async def test_release_gives_back_exactly_once(products: Products) -> None:
     assert await stock(products.api, 10) == 6
 
 
+async def test_a_settled_reservation_is_never_given_back(products: Products) -> None:
+    before = await stock(products.api, 2)
+    await products.client.reserve("order-11", [StockLine(2, 2)])
+    await products.client.reserve("order-12", [StockLine(2, 1)])
+    await products.client.settle(["order-11", "never-reserved"])  # its order was dispatched
+    await products.client.release("order-11")
+    assert await stock(products.api, 2) == before - 3
+    # A late retry still answers what the first call did, and takes nothing more.
+    again = await products.client.reserve("order-11", [StockLine(2, 2)])
+    assert again[0].stock_quantity == before - 2
+    await products.client.release("order-12")  # one not settled is given back as before
+    assert await stock(products.api, 2) == before - 2
+
+
 async def test_releasing_an_unknown_reservation_does_nothing(products: Products) -> None:
     listing = await (await products.api.client.get("/api/products?limit=200")).json()
     await products.client.release("never-reserved")

@@ -111,11 +111,13 @@ SERVICE = Service(
 
 
 async def _reconcile(service: Orders) -> None:
-    """Give back stock whose release failed earlier (products was down, say)."""
+    """Give back stock whose release failed earlier (products was down, say), and settle
+    the reservations of orders dispatched since the last round."""
     while True:
         await asyncio.sleep(RECONCILE_SECONDS)
         try:
             # A pending reservation this old has no request waiting on it any more.
             await service.release_leftovers(pending_before=utc_now(ABANDONED_AFTER_SECONDS))
+            await service.settle_dispatched()
         except Exception:
             log.exception("stock reconciliation failed; will retry")

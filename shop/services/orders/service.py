@@ -1,5 +1,6 @@
-"""What the orders service does, apart from HTTP: place, cancel and dispatch orders, and
-give back stock that a crash or a cancellation left reserved."""
+"""What the orders service does, apart from HTTP: place, cancel and dispatch orders, give
+back stock that a crash or a cancellation left reserved, and settle the reservations of
+dispatched orders."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ from shop.services.orders.store import IdempotentHit, KeyTaken, NewOrder, OrderS
 from shop.services.products.client import PRODUCTS, StockLine
 
 log = logging.getLogger("shop.orders")
+
+# Dispatched orders' reservations settled with products in one call (its limit is 1000).
+SETTLE_BATCH = 500
 
 
 def request_hash(body: OrderCreate) -> str:
@@ -164,6 +168,23 @@ class Orders:
         that are older than `pending_before` (at start-up: all of them)."""
         for reservation_id in await self.store.reservations_to_release(pending_before):
             await self._release_quietly(reservation_id)
+
+    async def settle_dispatched(self) -> int:
+        """Tell products that dispatched orders' stock is gone for good, a batch per call, and
+        forget those reservations here; how many were settled. A failure leaves them
+        'settling' for the next round."""
+        settled = 0
+        while batch := await self.store.reservations_to_settle(SETTLE_BATCH):
+            try:
+                await self.registry.get(PRODUCTS).settle(batch)
+            except ShopError as exc:
+                log.warning("settling reservations deferred", extra={"count": len(batch), "reason": exc.detail})
+                break
+            await self.store.reservations_settled(batch)
+            settled += len(batch)
+            if len(batch) < SETTLE_BATCH:
+                break
+        return settled
 
     async def _release_quietly(self, reservation_id: str) -> None:
         try:

@@ -104,6 +104,22 @@ MIGRATIONS: list[Migration] = [
         PRIMARY KEY (order_id, kind)
     );
     """,
+    """
+    -- 'settling': the order was dispatched, so its stock is gone for good; products is told
+    -- (client.settle) and then the row goes, instead of one held row per order for ever.
+    -- SQLite changes a CHECK only by rebuilding the table.
+    CREATE TABLE reservations_new (
+        reservation_id TEXT PRIMARY KEY,
+        state          TEXT NOT NULL CHECK (state IN ('pending', 'held', 'releasing', 'settling')),
+        updated_at     TEXT NOT NULL
+    );
+    INSERT INTO reservations_new SELECT reservation_id, state, updated_at FROM reservations;
+    DROP TABLE reservations;
+    ALTER TABLE reservations_new RENAME TO reservations;
+    UPDATE reservations SET state = 'settling'
+        WHERE state = 'held' AND reservation_id IN (SELECT reservation_id FROM orders WHERE status = 'Dispatched');
+    CREATE INDEX reservations_settling ON reservations (state) WHERE state = 'settling';
+    """,
 ]
 
 
@@ -204,7 +220,8 @@ class OrderStore:
         stock is to be released."""
 
         changed = await self.db.execute(
-            "UPDATE reservations SET state = 'releasing', updated_at = ? WHERE reservation_id = ? AND state != 'held'",
+            "UPDATE reservations SET state = 'releasing', updated_at = ?"
+            " WHERE reservation_id = ? AND state NOT IN ('held', 'settling')",
             (utc_now(), reservation_id),
         )
         return changed == 1
@@ -221,6 +238,20 @@ class OrderStore:
             (pending_before,),
         )
         return [row["reservation_id"] for row in found]
+
+    async def reservations_to_settle(self, limit: int) -> list[str]:
+        """Reservations of dispatched orders that products has not been told about yet."""
+        found = await self.db.fetch_all(
+            "SELECT reservation_id FROM reservations WHERE state = 'settling' LIMIT ?", (limit,)
+        )
+        return [row["reservation_id"] for row in found]
+
+    async def reservations_settled(self, reservation_ids: Sequence[str]) -> None:
+        await self.db.execute(
+            f"DELETE FROM reservations WHERE reservation_id IN ({placeholders(reservation_ids)})"
+            " AND state = 'settling'",
+            reservation_ids,
+        )
 
     async def create(self, new: NewOrder) -> Order:
         """Store the order, its lines, its idempotency key, its first status and its
@@ -444,12 +475,12 @@ def _transition(conn: sqlite3.Connection, order_id: int, to: str, updated_by: st
         "UPDATE orders SET status = ?, updated_at = ?, updated_by = ? WHERE id = ?",
         (to, now, updated_by, order_id),
     )
-    if to == "Cancelled":
-        conn.execute(
-            "UPDATE reservations SET state = 'releasing', updated_at = ? WHERE reservation_id ="
-            " (SELECT reservation_id FROM orders WHERE id = ?)",
-            (now, order_id),
-        )
+    # Cancelled: the stock goes back. Dispatched: it is gone for good, which products is told.
+    conn.execute(
+        "UPDATE reservations SET state = ?, updated_at = ? WHERE reservation_id ="
+        " (SELECT reservation_id FROM orders WHERE id = ?)",
+        ("releasing" if to == "Cancelled" else "settling", now, order_id),
+    )
     document.update(status=to, updated_at=now, updated_by=updated_by)
     event_type = "order.cancelled" if to == "Cancelled" else "order.status_changed"
     _record_status(conn, document, event_type, topic)

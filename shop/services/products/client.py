@@ -5,7 +5,9 @@ the stock of every line in one transaction or raises having taken nothing — Pr
 (a NotFound, with .product_id) for a product that does not exist, NotEnoughStock (an
 OutOfStock, with .product_id, .available, .requested) for too little stock; a retry
 with the same reservation id takes nothing more and returns the products the first call
-returned; `release` gives back what the reservation took, once.
+returned; `release` gives back what the reservation took, once; `settle` says the
+reservations' orders were dispatched, so their stock is gone for good (never released) and
+their records may be pruned.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from shop.pathparams import MAX_ID
 from shop.registry import RemoteEndpoint, ServiceKey
 from shop.services.products.errors import NotEnoughStock, ProductMissing
 from shop.services.products.models import (
+    MAX_SETTLED,
     Product,
     ReservationOutcome,
     ReservedProduct,
@@ -61,6 +64,8 @@ class ProductsClient(Protocol):
 
     async def release(self, reservation_id: str) -> None: ...
 
+    async def settle(self, reservation_ids: Sequence[str]) -> None: ...
+
 
 class LocalProductsClient:
     def __init__(self, stores: Slot[ProductStore]) -> None:
@@ -83,6 +88,9 @@ class LocalProductsClient:
 
     async def release(self, reservation_id: str) -> None:
         await self._stores.get().release(reservation_id)
+
+    async def settle(self, reservation_ids: Sequence[str]) -> None:
+        await self._stores.get().settle(reservation_ids)
 
 
 class RemoteProductsClient:
@@ -132,6 +140,13 @@ class RemoteProductsClient:
     async def release(self, reservation_id: str) -> None:
         check_reservation_id(reservation_id)  # it becomes a path segment
         await self._endpoint.call("DELETE", f"/internal/products/reservations/{reservation_id}")
+
+    async def settle(self, reservation_ids: Sequence[str]) -> None:
+        for start in range(0, len(reservation_ids), MAX_SETTLED):
+            chunk = list(reservation_ids[start : start + MAX_SETTLED])
+            await self._endpoint.call(
+                "POST", "/internal/products/reservations/settled", json={"reservation_ids": chunk}
+            )
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -261,6 +261,18 @@ class ReservationRequest(BaseModel):
     lines: Annotated[list[StockLineIn], Field(min_length=1, max_length=MAX_LINES)]
 
 
+# How many reservations one settle call names (orders sends them in batches).
+MAX_SETTLED = 1000
+
+
+class SettleRequest(BaseModel):
+    """Body of POST /internal/products/reservations/settled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reservation_ids: Annotated[list[ReservationId], Field(min_length=1, max_length=MAX_SETTLED)]
+
+
 class ReservedProduct(BaseModel):
     """What a reservation answers of each product, as it was right after the stock was
     taken: what an order needs to price its lines (and the stock left, for the caller)."""

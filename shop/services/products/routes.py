@@ -23,6 +23,7 @@ from shop.services.products.models import (
     ProductUpdate,
     ReservationOutcome,
     ReservationRequest,
+    SettleRequest,
     StockLine,
 )
 from shop.services.products.store import ProductStore
@@ -169,6 +170,13 @@ async def internal_reserve(request: web.Request) -> web.Response:
     else:
         outcome = ReservationOutcome(status="reserved", products=products)
     return json_response(outcome)
+
+
+@internal_routes.post("/reservations/settled")
+async def internal_settle(request: web.Request) -> web.Response:
+    body = await read_model(request, SettleRequest)
+    await _store(request).settle(body.reservation_ids)
+    return web.Response(status=204)
 
 
 @internal_routes.delete("/reservations/{reservation_id}")

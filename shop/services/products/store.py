@@ -83,6 +83,12 @@ MIGRATIONS: list[Migration] = [
     -- The retention pruner finds released reservations by age without a scan.
     CREATE INDEX reservations_released ON reservations (released_at) WHERE released_at IS NOT NULL;
     """,
+    """
+    -- A reservation whose order was dispatched is final: its stock never goes back, and the
+    -- row is kept only as a released one is (for a late retry), then pruned the same way.
+    ALTER TABLE reservations ADD COLUMN settled_at TEXT;
+    CREATE INDEX reservations_settled ON reservations (settled_at) WHERE settled_at IS NOT NULL;
+    """,
 ]
 
 _COLUMNS = (
@@ -382,13 +388,35 @@ class ProductStore:
         return await self._write(lambda conn: _reserve(conn, reservation_id, wanted, utc_now()), stock_only=True)
 
     async def prune_released_reservations(self, before: str, limit: int) -> int:
-        """Retention: released reservations are kept only so that a late retry of the same id
-        reserves nothing again; after a while no retry can come. Stock does not change, so
-        the products cache stays."""
-        return await self.db.execute(
-            "DELETE FROM reservations WHERE rowid IN (SELECT rowid FROM reservations"
-            " WHERE released_at IS NOT NULL AND released_at < ? LIMIT ?)",
-            (before, limit),
+        """Retention: released and settled reservations are kept only so that a late retry of
+        the same id reserves nothing again; after a while no retry can come. Stock does not
+        change, so the products cache stays."""
+
+        def unit(conn: sqlite3.Connection) -> int:
+            # Two statements, each on its partial index: an OR of the two would scan.
+            deleted = 0
+            for column in ("released_at", "settled_at"):
+                deleted += conn.execute(
+                    f"DELETE FROM reservations WHERE rowid IN (SELECT rowid FROM reservations"
+                    f" WHERE {column} IS NOT NULL AND {column} < ? LIMIT ?)",
+                    (before, limit - deleted),
+                ).rowcount
+            return deleted
+
+        return await self.db.write(unit)
+
+    async def settle(self, reservation_ids: Sequence[str]) -> None:
+        """These reservations' orders were dispatched: their stock is gone for good, so the
+        rows need not be kept beyond the retention age. A released or unknown id changes
+        nothing; a settled one is never released."""
+        for reservation_id in reservation_ids:
+            check_reservation_id(reservation_id)
+        if not reservation_ids:
+            return
+        await self.db.execute(
+            "UPDATE reservations SET settled_at = ?"
+            f" WHERE reservation_id IN ({placeholders(reservation_ids)}) AND released_at IS NULL AND settled_at IS NULL",
+            (utc_now(), *reservation_ids),
         )
 
     async def release(self, reservation_id: str) -> None:
@@ -446,12 +474,14 @@ def _release(conn: sqlite3.Connection, reservation_id: str, now: str) -> None:
     conn.execute(
         "UPDATE products SET updated_at = :now, stock_quantity = stock_quantity + ("
         "  SELECT r.quantity FROM reservations r"
-        "  WHERE r.reservation_id = :rid AND r.product_id = products.id AND r.released_at IS NULL)"
+        "  WHERE r.reservation_id = :rid AND r.product_id = products.id"
+        "  AND r.released_at IS NULL AND r.settled_at IS NULL)"
         " WHERE id IN (SELECT product_id FROM reservations"
-        "  WHERE reservation_id = :rid AND released_at IS NULL)",
+        "  WHERE reservation_id = :rid AND released_at IS NULL AND settled_at IS NULL)",
         params,
     )
     conn.execute(
-        "UPDATE reservations SET released_at = :now WHERE reservation_id = :rid AND released_at IS NULL",
+        "UPDATE reservations SET released_at = :now"
+        " WHERE reservation_id = :rid AND released_at IS NULL AND settled_at IS NULL",
         params,
     )
