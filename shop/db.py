@@ -18,6 +18,7 @@ trip, and never waits for a write (WAL readers see the last commit).
 from __future__ import annotations
 
 import asyncio
+import json
 import queue
 import sqlite3
 import threading
@@ -257,9 +258,16 @@ def _migrate(conn: sqlite3.Connection, migrations: Sequence[Migration]) -> None:
         conn.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version={version};\nCOMMIT;")
 
 
-def placeholders(values: Iterable[Any]) -> str:
-    """'?, ?, ?' for an IN (...) clause; the values themselves are always bound parameters."""
-    return ", ".join("?" for _ in values)
+# `column IN_LIST` with `json_list(values)` as its one parameter: the same statement text
+# whatever the number of values, so SQLite's statement cache (128 per connection) keeps one
+# prepared statement per query. With a `?` per value, every batch size was a statement of its
+# own, prepared, cached, evicted and freed again, batch after batch.
+IN_LIST = "IN (SELECT value FROM json_each(?))"
+
+
+def json_list(values: Iterable[Any]) -> str:
+    """The values of an IN_LIST, as its one bound parameter."""
+    return json.dumps(list(values))
 
 
 def rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:

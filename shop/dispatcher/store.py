@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from shop.bus.envelope import Envelope
 from shop.bus.parking import PARKED_EVENTS_TABLE
 from shop.clock import utc_now
-from shop.db import Database, Migration, placeholders
+from shop.db import IN_LIST, Database, Migration, json_list
 from shop.errors import Conflict, NotFound
 
 DeliveryStatus = Literal["pending", "delivered", "failed"]
@@ -358,9 +358,8 @@ class DispatchStore:
                     (cutoff, limit),
                 )
             ]
-            marks = placeholders(finished)
-            conn.execute(f"DELETE FROM delivery_attempts WHERE delivery_id IN ({marks})", finished)
-            deliveries = conn.execute(f"DELETE FROM deliveries WHERE id IN ({marks})", finished).rowcount
+            conn.execute(f"DELETE FROM delivery_attempts WHERE delivery_id {IN_LIST}", (json_list(finished),))
+            deliveries = conn.execute(f"DELETE FROM deliveries WHERE id {IN_LIST}", (json_list(finished),)).rowcount
             dispatches = conn.execute(
                 "DELETE FROM dispatches WHERE order_id IN (SELECT order_id FROM dispatches"
                 " WHERE state = 'done' AND updated_at < ? LIMIT ?)",
@@ -373,8 +372,8 @@ class DispatchStore:
     async def dispatch_done(self, order_ids: Sequence[int]) -> None:
         """A batch of orders needs nothing more: one write for all of them."""
         await self.db.execute(
-            f"UPDATE dispatches SET state = 'done', updated_at = ? WHERE order_id IN ({placeholders(order_ids)})",
-            [utc_now(), *order_ids],
+            f"UPDATE dispatches SET state = 'done', updated_at = ? WHERE order_id {IN_LIST}",
+            (utc_now(), json_list(order_ids)),
         )
 
 

@@ -13,7 +13,7 @@ import orjson
 
 from shop.bus.envelope import Envelope
 from shop.clock import utc_now
-from shop.db import Database, Migration, placeholders, rows
+from shop.db import IN_LIST, Database, Migration, json_list, rows
 from shop.errors import Conflict, NotFound
 from shop.services.orders.models import ALLOWED_TRANSITIONS, Order, StatusEvent
 
@@ -248,9 +248,8 @@ class OrderStore:
 
     async def reservations_settled(self, reservation_ids: Sequence[str]) -> None:
         await self.db.execute(
-            f"DELETE FROM reservations WHERE reservation_id IN ({placeholders(reservation_ids)})"
-            " AND state = 'settling'",
-            reservation_ids,
+            f"DELETE FROM reservations WHERE reservation_id {IN_LIST} AND state = 'settling'",
+            (json_list(reservation_ids),),
         )
 
     async def create(self, new: NewOrder) -> Order:
@@ -337,7 +336,7 @@ class OrderStore:
 
     async def mark_published(self, outbox_ids: list[int]) -> None:
         await self.db.execute(
-            f"UPDATE outbox SET published_at = ? WHERE id IN ({placeholders(outbox_ids)})", [utc_now(), *outbox_ids]
+            f"UPDATE outbox SET published_at = ? WHERE id {IN_LIST}", (utc_now(), json_list(outbox_ids))
         )
 
     # -- the timeline and the watchdog --------------------------------------------------------

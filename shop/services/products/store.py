@@ -15,7 +15,7 @@ from typing import Any, NamedTuple, TypeVar
 import orjson
 
 from shop.clock import utc_now
-from shop.db import Database, Migration, placeholders, rows
+from shop.db import IN_LIST, Database, Migration, json_list, rows
 from shop.errors import Conflict, FieldError, NotFound, ValidationFailed
 from shop.pathparams import MAX_ID
 from shop.readcache import ReadCache
@@ -127,7 +127,7 @@ _ORDER_BY = {
     "-price": "price_cents DESC, id",
     "-created_at": "created_at DESC, id DESC",
 }
-_IDS_PER_STATEMENT = 500  # well under SQLite's bound-variable limit
+_IDS_PER_STATEMENT = 500  # ids looked up per statement: a bounded list each
 _MAX_LABELS = 100_000  # a bound on memory for a very large catalogue
 CATALOGUE_SEED = "catalogue"
 T = TypeVar("T")
@@ -298,7 +298,7 @@ class ProductStore:
         for start in range(0, len(wanted), _IDS_PER_STATEMENT):
             chunk = wanted[start : start + _IDS_PER_STATEMENT]
             chunk_rows = await self.db.fetch_all(
-                f"SELECT {_COLUMNS} FROM products WHERE id IN ({placeholders(chunk)})", chunk
+                f"SELECT {_COLUMNS} FROM products WHERE id {IN_LIST}", (json_list(chunk),)
             )
             found.update((row["id"], _product(row)) for row in chunk_rows)
         return found
@@ -315,9 +315,8 @@ class ProductStore:
         for start in range(0, len(missing), _IDS_PER_STATEMENT):
             chunk = missing[start : start + _IDS_PER_STATEMENT]
             found = await self.db.fetch_all(
-                "SELECT id, name, json_extract(images, '$[0]') AS image FROM products"
-                f" WHERE id IN ({placeholders(chunk)})",
-                chunk,
+                f"SELECT id, name, json_extract(images, '$[0]') AS image FROM products WHERE id {IN_LIST}",
+                (json_list(chunk),),
             )
             fresh.update((row["id"], Label(row["name"], row["image"])) for row in found)
         # Kept only if no write finished meanwhile (what was loaded may predate it).
@@ -415,8 +414,8 @@ class ProductStore:
             return
         await self.db.execute(
             "UPDATE reservations SET settled_at = ?"
-            f" WHERE reservation_id IN ({placeholders(reservation_ids)}) AND released_at IS NULL AND settled_at IS NULL",
-            (utc_now(), *reservation_ids),
+            f" WHERE reservation_id {IN_LIST} AND released_at IS NULL AND settled_at IS NULL",
+            (utc_now(), json_list(reservation_ids)),
         )
 
     async def release(self, reservation_id: str) -> None:
@@ -456,7 +455,7 @@ def _reserve(conn: sqlite3.Connection, reservation_id: str, wanted: dict[int, in
             raise NotEnoughStock(product_id, int(left[0]["stock_quantity"]), quantity)
 
     ids = list(wanted)
-    found = rows(conn, f"SELECT id, {_RESERVED_JSON} AS product FROM products WHERE id IN ({placeholders(ids)})", ids)
+    found = rows(conn, f"SELECT id, {_RESERVED_JSON} AS product FROM products WHERE id {IN_LIST}", (json_list(ids),))
     documents = {row["id"]: row["product"] for row in found}
     conn.executemany(
         "INSERT INTO reservations (reservation_id, line_no, product_id, quantity, product, created_at)"
