@@ -3,12 +3,22 @@ correctly as text (SQLite columns, events, reports)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import functools
+import time
+from datetime import UTC, datetime
 
 
 def utc_now(seconds_ago: float = 0) -> str:
-    """Now, or that long ago, to the millisecond."""
-    return _text(datetime.now(UTC) - timedelta(seconds=seconds_ago), "milliseconds")
+    """Now, or that long ago, to the millisecond (truncated, as isoformat does). Several
+    stamps go into every order: the date and time of day are formatted once a second."""
+    nanoseconds = time.time_ns() - round(seconds_ago * 1_000_000_000)
+    seconds, rest = divmod(nanoseconds, 1_000_000_000)
+    return f"{_second(seconds)}.{rest // 1_000_000:03d}Z"
+
+
+@functools.lru_cache(maxsize=8)  # thread-safe; writer threads stamp too
+def _second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def rfc3339(moment: float, timespec: str = "milliseconds") -> str:

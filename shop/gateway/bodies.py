@@ -36,7 +36,8 @@ async def read_json(request: web.Request) -> Any:
     if not raw.strip():
         raise BadRequest("The request body is empty; a JSON document is expected.")
     try:
-        return json.loads(raw, parse_constant=_reject_constant)
+        # As json.loads(raw, parse_constant=...), with one decoder instead of one per call.
+        return _DECODER.decode(raw.decode(json.detect_encoding(raw), "surrogatepass"))
     except json.JSONDecodeError as exc:
         raise BadRequest(f"The request body is not valid JSON: {exc}") from None
     except (ValueError, RecursionError):
@@ -47,6 +48,9 @@ async def read_json(request: web.Request) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def validation_failed(exc: ValidationError) -> ValidationFailed:
