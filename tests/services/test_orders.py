@@ -4,6 +4,7 @@ authorization, cancellation. The dispatcher is off here so orders stay Created."
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from shop.app import create_app
 from tests.conftest import Api, User, make_config
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -297,3 +299,27 @@ async def test_a_listed_page_shows_every_change_made_after_it_was_read(api: Api)
     response = await api.client.post(f"/api/orders/{first['id']}/cancel", headers=user.headers)
     assert response.status == 200
     assert await listed() == [(second["id"], "Created"), (first["id"], "Cancelled")]
+
+
+async def test_a_stream_whose_client_left_before_its_headers_ends_quietly(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Sent, then gone at once: the handler's first write finds the connection closing. That is
+    # the client's doing, not an error of the shop's (aiohttp logged a traceback for it).
+    user = await api.register()
+    server = api.client.server
+    for _ in range(20):
+        _, writer = await asyncio.open_connection(server.host, server.port)
+        writer.write(
+            f"GET /api/orders/events HTTP/1.1\r\nHost: shop\r\nAuthorization: Bearer {user.token}\r\n\r\n".encode()
+        )
+        writer.close()
+        await writer.wait_closed()
+
+    async def streams_ended() -> bool:
+        text = await (await api.client.get("/metrics")).text()
+        lines = [line for line in text.splitlines() if line.startswith("shop_http_requests_total{")]
+        return sum(float(line.rsplit(" ", 1)[1]) for line in lines if 'route="/api/orders/events"' in line) == 20
+
+    await eventually(streams_ended, "the 20 streams to end")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -324,11 +324,13 @@ async def _stream(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )
     broadcaster = request.config_dict[BROADCASTER]
+    # A client that goes away, even before the headers are out, ends the stream quietly: the
+    # response goes back to aiohttp, which finds the connection closed and logs nothing.
     async with broadcaster.listen(customer_id) as listener:
-        await response.prepare(request)
-        await response.write(b"retry: 2000\n\n")
-        events = await backlog(resume_after)
         with contextlib.suppress(ConnectionResetError):
+            await response.prepare(request)
+            await response.write(b"retry: 2000\n\n")
+            events = await backlog(resume_after)
             while True:
                 for event in events:
                     last = max(last, event_id(event))
