@@ -128,16 +128,22 @@ def test_what_orjson_refuses_is_still_logged() -> None:
     assert json.loads(json_line({"big": 2**70, "odd": "\ud800"})) == {"big": 2**70, "odd": "\ud800"}
 
 
-async def test_direct_lines_go_out_together_soon_in_order_with_other_lines(tmp_path: Path) -> None:
-    # sys.stderr is line-buffered: a file with a UTF-8 byte buffer stands in for it here.
-    path = tmp_path / "shop.log"
+def stream_logger(stream: io.TextIOBase) -> tuple[logging.Logger, logging.Handler]:
+    """A logger of its own writing JSON lines to `stream` (the test removes the handler)."""
     logger = logging.getLogger(f"shop.test.lines.{next(_names)}")
-    stream = open(path, "w", encoding="utf-8", buffering=1)
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    return logger, handler
+
+
+async def test_direct_lines_go_out_together_soon_in_order_with_other_lines(tmp_path: Path) -> None:
+    # sys.stderr is line-buffered: a file with a UTF-8 byte buffer stands in for it here.
+    path = tmp_path / "shop.log"
+    stream = open(path, "w", encoding="utf-8", buffering=1)
+    logger, handler = stream_logger(stream)
     try:
         lines = JsonLines(logger, "request")
         lines.info({**FIELDS, "status": 201})
@@ -169,12 +175,7 @@ async def test_held_lines_are_one_write_even_on_an_unbuffered_stream(tmp_path: P
     path = tmp_path / "shop.log"
     raw = CountingFile(path, "w")
     stream = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)  # type: ignore[type-var]
-    logger = logging.getLogger(f"shop.test.lines.{next(_names)}")
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    logger, handler = stream_logger(stream)
     try:
         lines = JsonLines(logger, "request")
         CountingFile.writes = 0
