@@ -194,8 +194,11 @@ class Dispatcher:
         """True when the order needs nothing more from the dispatcher."""
         try:
             await orders.mark_dispatched(order_id, DISPATCHER_ACTOR)
-        except (Conflict, NotFound) as exc:
-            # Cancelled (or gone) before every target acknowledged: nothing to mark.
+        except Conflict as exc:
+            # Cancelled before every target acknowledged: the customer's right, nothing to mark
+            # (a warning per cancelled order would bury the ones that matter).
+            log.info("order not dispatched", extra={"order_id": order_id, "reason": exc.detail})
+        except NotFound as exc:  # gone from orders: not something the shop ever does itself
             log.warning("order not dispatched", extra={"order_id": order_id, "reason": exc.detail})
         except ShopError as exc:
             log.warning("orders unavailable; dispatch waits", extra={"order_id": order_id, "reason": exc.detail})

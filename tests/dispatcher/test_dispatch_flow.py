@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -234,3 +235,25 @@ async def test_admin_stream_covers_every_customers_orders_and_customers_only_the
     assert bob_event["data"]["id"] == bobs["id"]
     admin_stream.close()
     bob_stream.close()
+
+
+async def test_an_order_cancelled_before_its_targets_answered_is_given_up_without_a_warning(
+    tmp_path: Path, warehouse: WebhookTarget, api_for: ApiFor, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = await api_for(shop_config(tmp_path, warehouse))
+    user = await api.register()
+    warehouse.failing_products = {1}  # the delivery waits, retrying
+    order = await place(api, user, product_id=1)
+    await eventually(lambda: holds(len(warehouse.received) >= 1), "a first, failed delivery")
+    response = await api.client.post(f"/api/orders/{order['id']}/cancel", headers=user.headers)
+    assert response.status == 200
+    caplog.set_level(logging.INFO, logger="shop.dispatcher")
+    warehouse.failing_products = set()  # now it is acknowledged, and there is nothing to mark
+
+    def not_dispatched() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == "shop.dispatcher" and r.getMessage() == "order not dispatched"]
+
+    [record] = await eventually(lambda: holds(not_dispatched()), "the dispatcher to give the order up")
+    assert record.levelno == logging.INFO and record.__dict__["order_id"] == order["id"]
+    final = await api.client.get(f"/api/orders/{order['id']}", headers=user.headers)
+    assert (await final.json())["status"] == "Cancelled"
