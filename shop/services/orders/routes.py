@@ -335,6 +335,9 @@ async def _stream(
                 for event in events:
                     last = max(last, event_id(event))
                     await response.write(_sse(event, event_id(event)))
+                # Not held while waiting: a backlog is up to 200 events, and a stream whose
+                # client left waits up to KEEPALIVE_SECONDS before a write tells it so.
+                events = []
                 # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
                 # cancellation that ends this handler when the client goes away.
                 try:
