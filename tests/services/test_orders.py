@@ -8,12 +8,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from shop.app import create_app
-from tests.conftest import Api, User, make_config
-from tests.waiting import eventually
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, User, make_config
+from tests.waiting import eventually, read_sse
 
 
 @pytest.fixture
@@ -323,3 +325,56 @@ async def test_a_stream_whose_client_left_before_its_headers_ends_quietly(
 
     await eventually(streams_ended, "the 20 streams to end")
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_an_order_stream_whose_client_left_ends_while_its_customer_keeps_ordering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An order's stream wakes at every change of its customer's orders and writes only its
+    # own: it must still find out that its client left. Served as run.py serves (aiohttp does
+    # not cancel a handler whose client left; the test server would).
+    from shop.services.orders import routes as order_routes
+
+    monkeypatch.setattr(order_routes, "KEEPALIVE_SECONDS", 0.5)
+    runner = web.AppRunner(create_app(make_config(tmp_path / "data")))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    try:
+        async with aiohttp.ClientSession(base) as session:
+            await _an_order_stream_left_while_ordering(session)
+    finally:
+        await runner.cleanup()
+
+
+async def _an_order_stream_left_while_ordering(session: aiohttp.ClientSession) -> None:
+    body = {"name": "Ann", "email": "ann@example.com", "password": "a-long-password"}
+    async with session.post("/api/auth/register", json=body) as answer:
+        headers = {"Authorization": f"Bearer {(await answer.json())['token']}"}
+    login = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    async with session.post("/api/auth/login", json=login) as answer:
+        admin = {"Authorization": f"Bearer {(await answer.json())['token']}"}
+    async with session.patch("/api/products/2", json={"stock_quantity": 100_000}, headers=admin) as answer:
+        assert answer.status == 200
+    line = {"items": [{"product_id": 2, "quantity": 1}]}
+    async with session.post("/api/orders", json=line, headers=headers) as answer:
+        order = await answer.json()
+    # Final: no event of its own will ever make the stream write again.
+    async with session.post(f"/api/orders/{order['id']}/cancel", headers=headers) as answer:
+        assert answer.status == 200
+    stream = await session.get(f"/api/orders/{order['id']}/events", headers=headers)
+    await read_sse(stream, lambda events: len(events) >= 1)
+    stream.close()  # the client leaves
+
+    async def stream_ended() -> bool:
+        async with session.post("/api/orders", json=line, headers=headers) as answer:
+            assert answer.status == 201  # each order wakes the stream, more often than the keep-alive
+        async with session.get("/metrics") as answer:
+            text = await answer.text()
+        return any(
+            line.startswith("shop_http_requests_total{") and 'route="/api/orders/{order_id}/events"' in line
+            for line in text.splitlines()
+        )
+
+    await eventually(stream_ended, "the stream to end", timeout=5)

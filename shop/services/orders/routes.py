@@ -331,20 +331,29 @@ async def _stream(
             await response.prepare(request)
             await response.write(b"retry: 2000\n\n")
             events = await backlog(resume_after)
+            loop = asyncio.get_running_loop()
+            keep_alive_at = loop.time() + KEEPALIVE_SECONDS
             while True:
                 for event in events:
                     last = max(last, event_id(event))
                     await response.write(_sse(event, event_id(event)))
-                # Not held while waiting: a backlog is up to 200 events, and a stream whose
-                # client left waits up to KEEPALIVE_SECONDS before a write tells it so.
+                    keep_alive_at = loop.time() + KEEPALIVE_SECONDS
+                # Not held while waiting: a backlog is up to 200 events.
                 events = []
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow the
+                if request.transport is None or request.transport.is_closing():
+                    break  # the client left: nothing will tell this stream by a failed write
+                # The keep-alive is due KEEPALIVE_SECONDS after the last write, however often
+                # the customer's other orders wake this stream: an order's stream is woken by
+                # every change of its customer's orders and writes only its own, so a timer
+                # started afresh at each wake never fired while the customer kept ordering.
+                # asyncio.timeout_at, not wait_for: on Python 3.11 wait_for can swallow the
                 # cancellation that ends this handler when the client goes away.
                 try:
-                    async with asyncio.timeout(KEEPALIVE_SECONDS):
+                    async with asyncio.timeout_at(keep_alive_at):
                         await listener.changed.wait()
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
+                    keep_alive_at = loop.time() + KEEPALIVE_SECONDS
                 if listener.closed:
                     break
                 listener.changed.clear()
