@@ -22,10 +22,10 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from aiokafka.protocol.group import LeaveGroupRequest
 
-from shop.bus import BusUnavailable, Handler, ParkedEvent
+from shop.bus import BusUnavailable, Handler
 from shop.bus.delivery import Deliverer, Subscription, describe
 from shop.bus.envelope import Envelope
-from shop.bus.parking import DeadLetters, Parking
+from shop.bus.parking import BusParking, DeadLetters, Parking
 from shop.config import BusConfig
 
 log = logging.getLogger("shop.bus")
@@ -47,7 +47,7 @@ FETCH_MAX_RECORDS = 100
 _UNREACHABLE = (KafkaError, OSError, TimeoutError)
 
 
-class KafkaBus:
+class KafkaBus(BusParking):
     def __init__(self, cfg: BusConfig) -> None:
         self._cfg = cfg
         self._timeout = cfg.request_timeout_ms / 1000
@@ -142,15 +142,6 @@ class KafkaBus:
         except (BusUnavailable, *_UNREACHABLE):
             return False
         return True
-
-    async def parked(self) -> list[ParkedEvent]:
-        return await self._parking.parked()
-
-    async def replay(self, parked_id: str) -> ParkedEvent:
-        return await self._parking.replay(parked_id, self._handler_of, describe)
-
-    async def discard(self, parked_id: str) -> None:
-        await self._parking.discard(parked_id)
 
     def _handler_of(self, topic: str, group: str) -> Handler | None:
         return next((s.handler for s in self._subscriptions if (s.topic, s.group) == (topic, group)), None)

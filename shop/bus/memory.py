@@ -12,10 +12,10 @@ import contextlib
 import logging
 from typing import Literal
 
-from shop.bus import BusUnavailable, Handler, ParkedEvent
-from shop.bus.delivery import Deliverer, Subscription, describe
+from shop.bus import BusUnavailable, Handler
+from shop.bus.delivery import Deliverer, Subscription
 from shop.bus.envelope import Envelope
-from shop.bus.parking import DeadLetters, Parking
+from shop.bus.parking import BusParking, DeadLetters, Parking
 from shop.config import BusConfig
 
 log = logging.getLogger("shop.bus")
@@ -24,7 +24,7 @@ log = logging.getLogger("shop.bus")
 STOP_GRACE_SECONDS = 5.0
 
 
-class MemoryBus:
+class MemoryBus(BusParking):
     def __init__(self, cfg: BusConfig) -> None:
         self._deliverer = Deliverer(cfg)
         self._parking = Parking()
@@ -104,15 +104,6 @@ class MemoryBus:
 
     async def ping(self) -> bool:
         return self._state == "running"
-
-    async def parked(self) -> list[ParkedEvent]:
-        return await self._parking.parked()
-
-    async def replay(self, parked_id: str) -> ParkedEvent:
-        return await self._parking.replay(parked_id, self._handler_of, describe)
-
-    async def discard(self, parked_id: str) -> None:
-        await self._parking.discard(parked_id)
 
     def _handler_of(self, topic: str, group: str) -> Handler | None:
         return next((s.handler for s in self._queues if (s.topic, s.group) == (topic, group)), None)

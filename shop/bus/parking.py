@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Protocol
 
 from shop.bus import Handler, ParkedEvent
+from shop.bus.delivery import describe
 from shop.bus.envelope import Envelope
 from shop.db import Database
 from shop.errors import Conflict, NotFound
@@ -204,3 +205,22 @@ class Parking:
     async def discard(self, parked_id: str) -> None:
         store, number = self.find(parked_id)
         await store.discard(number)
+
+
+class BusParking:
+    """What an admin does with a bus's parked events, the same on every bus: a bus keeps a
+    `Parking` in `_parking` and says which handler consumes a topic for a group."""
+
+    _parking: Parking
+
+    def _handler_of(self, topic: str, group: str) -> Handler | None:
+        raise NotImplementedError
+
+    async def parked(self) -> list[ParkedEvent]:
+        return await self._parking.parked()
+
+    async def replay(self, parked_id: str) -> ParkedEvent:
+        return await self._parking.replay(parked_id, self._handler_of, describe)
+
+    async def discard(self, parked_id: str) -> None:
+        await self._parking.discard(parked_id)
