@@ -114,7 +114,10 @@ async def test_handled_events_and_finished_deliveries_are_pruned_failed_ones_kep
 
 
 async def test_released_reservations_are_pruned_and_held_ones_kept(make_api: MakeApi, tmp_path: Path) -> None:
-    api = await make_api(retention={**PRUNE_OFTEN, "released_reservations_seconds": 3600})
+    # No dispatcher: it could dispatch (and settle) an order before the test cancels it.
+    api = await make_api(
+        retention={**PRUNE_OFTEN, "released_reservations_seconds": 3600}, dispatcher={"enabled": False}
+    )
     products_db = tmp_path / "data" / "products.db"
     user = await api.register()
     _, kept = await place(api, user, ORDER)

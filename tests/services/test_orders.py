@@ -336,7 +336,8 @@ async def test_an_order_stream_whose_client_left_ends_while_its_customer_keeps_o
     from shop.services.orders import routes as order_routes
 
     monkeypatch.setattr(order_routes, "KEEPALIVE_SECONDS", 0.5)
-    runner = web.AppRunner(create_app(make_config(tmp_path / "data")))
+    # No dispatcher: it could dispatch the order before the test cancels it.
+    runner = web.AppRunner(create_app(make_config(tmp_path / "data", dispatcher={"enabled": False})))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
