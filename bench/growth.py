@@ -100,6 +100,7 @@ class Sample:
     files: dict[str, int]
     rows: dict[str, int]
     orders_db: dict[str, int]  # bytes of orders.db in the orders' own tables, and in the rest
+    orders_db_rest: dict[str, int]  # the rest, by table (free pages included): where it goes
 
     @classmethod
     def take(cls, orders: int, seconds: float, pid: int, data_dir: Path) -> Sample:
@@ -112,6 +113,7 @@ class Sample:
             file_sizes(data_dir),
             row_counts(data_dir, BOOKKEEPING + OWN_ROWS),
             {"own": own, "other": sum(tables.values()) - own},
+            {table: size for table, size in sorted(tables.items()) if table not in ORDER_TABLES},
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -122,6 +124,7 @@ class Sample:
             "files": self.files,
             "rows": self.rows,
             "orders_db_bytes": self.orders_db,
+            "orders_db_rest_bytes": self.orders_db_rest,
         }
 
 

@@ -208,8 +208,8 @@ async def test_split_deployment_end_to_end(kafka_bootstrap: str, tmp_path: Path,
 
 
 @asynccontextmanager
-async def served(app_cfg: Any, services: list[str]) -> AsyncIterator[TestClient]:
-    client = TestClient(TestServer(create_app(app_cfg, services), host="127.0.0.1"))
+async def served(app_cfg: Any, services: list[str], port: int | None = None) -> AsyncIterator[TestClient]:
+    client = TestClient(TestServer(create_app(app_cfg, services), host="127.0.0.1", port=port))
     await client.start_server()
     try:
         yield client
@@ -238,6 +238,80 @@ async def test_a_dispatcher_of_its_own_marks_orders_through_the_registry(kafka_b
             await eventually(dispatched, "the order to be dispatched by the other process")
             final = await json_of(await shop.get(f"/api/orders/{order['id']}", headers=user.headers))
             assert (final["status"], final["updated_by"]) == ("Dispatched", "order-dispatcher")
+
+
+async def test_the_timeline_and_the_watchdog_ask_a_dispatcher_of_its_own(kafka_bootstrap: str, tmp_path: Path) -> None:
+    """What the dispatcher knows about an order (its webhook calls, why it fails) reaches the
+    orders process's timeline and stuck-order list over HTTP."""
+    bus = bus_settings(kafka_bootstrap)
+    target = await start_webhook_target()
+    target.status = 503
+    dispatcher_port = free_port()  # each process names the other in its config
+    dispatcher_url = f"http://127.0.0.1:{dispatcher_port}"
+    shop_cfg = make_config(
+        tmp_path / "shop",
+        bus=bus,
+        services={"dispatcher": {"url": dispatcher_url}},
+        dispatcher={"stuck_after_seconds": 1.0},
+    )
+    try:
+        async with served(shop_cfg, ["auth", "customers", "products", "orders"]) as shop:
+            url = str(shop.make_url("")).rstrip("/")
+            dispatcher_cfg = make_config(
+                tmp_path / "dispatcher",
+                bus=bus,
+                services={"orders": {"url": url}},
+                dispatcher={"webhooks": [target.url], "max_attempts": 1},
+            )
+            async with served(dispatcher_cfg, ["dispatcher"], port=dispatcher_port) as dispatcher:
+                await _timeline_and_watchdog_across_processes(Api(shop), dispatcher, target)
+    finally:
+        await target.server.close()
+
+
+async def _timeline_and_watchdog_across_processes(api: Api, dispatcher: TestClient, target: WebhookTarget) -> None:
+    user, admin = await api.register(), await api.admin()
+    response = await api.client.post(
+        "/api/orders", json={"items": [{"product_id": 2, "quantity": 1}]}, headers=user.headers
+    )
+    order = await json_of(response, 201)
+
+    async def stuck() -> list[dict[str, Any]]:
+        return await json_of(await api.client.get("/api/orders/stuck", headers=admin.headers))
+
+    [entry] = await eventually(stuck, "the order reported stuck by the orders process")
+    assert entry["order_id"] == order["id"]
+    assert entry["reason"].startswith(f"target failing: {target.url} (HTTP 503")
+
+    async def timeline() -> dict[str, Any]:
+        got = await api.client.get(f"/api/orders/{order['id']}/timeline", headers=user.headers)
+        return await json_of(got)
+
+    failed = await timeline()
+    assert failed["deliveries_known"] is True
+    calls = [e for e in failed["entries"] if e["kind"] == "delivery"]
+    assert [(c["target"], c["status_code"], c["actor"]) for c in calls] == [(target.url, 503, "order-dispatcher")]
+    assert any(e["kind"] == "watchdog" and "target failing" in e["cause"] for e in failed["entries"])
+
+    # An admin retries the delivery at the dispatcher's own process; the order is dispatched.
+    target.status = 200
+    [delivery] = await json_of(await dispatcher.get("/api/dispatcher/deliveries", headers=admin.headers))
+    retried = await dispatcher.post(f"/api/dispatcher/deliveries/{delivery['id']}/retry", headers=admin.headers)
+    assert retried.status == 202
+
+    async def dispatched() -> dict[str, Any] | None:
+        body = await timeline()
+        statuses = [(e["status"], e["actor"]) for e in body["entries"] if e["kind"] == "status"]
+        return body if ("Dispatched", "order-dispatcher") in statuses else None
+
+    final = await eventually(dispatched, "the timeline up to Dispatched")
+    codes = [e["status_code"] for e in final["entries"] if e["kind"] == "delivery"]
+    assert codes == [503, 200]
+
+    async def no_longer_stuck() -> bool:
+        return await stuck() == []
+
+    await eventually(no_longer_stuck, "the watchdog to drop the dispatched order")
 
 
 # -- a deleted customer, with orders in another process -----------------------------------------
