@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Literal
 
@@ -163,8 +163,8 @@ class DispatchStore:
 
     async def accept(self, envelope: Envelope, order_id: int, targets: Sequence[str], attempt_budget: int) -> bool:
         """Record an order.created event and its deliveries, once. False if already handled."""
-        now, now_ts = utc_now(), time.time()
-        body = envelope.to_json()
+        now = utc_now()
+        insert = _pending_deliveries(envelope, order_id, targets, attempt_budget)
 
         def unit(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
@@ -173,26 +173,7 @@ class DispatchStore:
             )
             if cursor.rowcount == 0:
                 return False
-            conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (delivery_key, event_id, event_type, order_id, target, body,"
-                " status, attempt_budget, next_attempt_at, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
-                [
-                    (
-                        delivery_key(envelope.event_id, target),
-                        envelope.event_id,
-                        envelope.type,
-                        order_id,
-                        target,
-                        body,
-                        attempt_budget,
-                        now_ts,
-                        now,
-                        now,
-                    )
-                    for target in targets
-                ],
-            )
+            insert(conn)
             conn.execute(
                 "INSERT OR IGNORE INTO dispatches (order_id, event_id, state, updated_at) VALUES (?, ?, 'waiting', ?)",
                 (order_id, envelope.event_id, now),
@@ -204,29 +185,7 @@ class DispatchStore:
     async def accept_notification(self, envelope: Envelope, targets: Sequence[str], attempt_budget: int) -> None:
         """Record a notification's deliveries, once per event and target (a retried call
         with the same event adds nothing). Nothing waits for them to be delivered."""
-        now, now_ts = utc_now(), time.time()
-        body = envelope.to_json()
-        await self.db.write(
-            lambda conn: conn.executemany(
-                "INSERT OR IGNORE INTO deliveries (delivery_key, event_id, event_type, order_id, target, body,"
-                " status, attempt_budget, next_attempt_at, created_at, updated_at)"
-                " VALUES (?, ?, ?, NULL, ?, ?, 'pending', ?, ?, ?, ?)",
-                [
-                    (
-                        delivery_key(envelope.event_id, target),
-                        envelope.event_id,
-                        envelope.type,
-                        target,
-                        body,
-                        attempt_budget,
-                        now_ts,
-                        now,
-                        now,
-                    )
-                    for target in targets
-                ],
-            )
-        )
+        await self.db.write(_pending_deliveries(envelope, None, targets, attempt_budget))
 
     async def due(self, limit: int, exclude: Sequence[int]) -> list[DueDelivery]:
         rows = await self.db.fetch_all(
@@ -385,3 +344,37 @@ def _record_attempt(
         " SELECT id, order_id, target, ?, ?, ?, ? FROM deliveries WHERE id = ?",
         (status_code, error, round(duration_ms, 1), at, delivery_id),
     )
+
+
+def _pending_deliveries(
+    envelope: Envelope, order_id: int | None, targets: Sequence[str], attempt_budget: int
+) -> Callable[[sqlite3.Connection], None]:
+    """The statement that stores one pending delivery of `envelope` per target, due now
+    (once per event and target: a retry adds nothing). `order_id` None: not about an order."""
+    now, now_ts = utc_now(), time.time()
+    body = envelope.to_json()
+    rows = [
+        (
+            delivery_key(envelope.event_id, target),
+            envelope.event_id,
+            envelope.type,
+            order_id,
+            target,
+            body,
+            attempt_budget,
+            now_ts,
+            now,
+            now,
+        )
+        for target in targets
+    ]
+
+    def insert(conn: sqlite3.Connection) -> None:
+        conn.executemany(
+            "INSERT OR IGNORE INTO deliveries (delivery_key, event_id, event_type, order_id, target, body,"
+            " status, attempt_budget, next_attempt_at, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            rows,
+        )
+
+    return insert
