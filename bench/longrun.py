@@ -10,6 +10,7 @@ and close all the time.
 
     python bench/longrun.py                  # 200,000 orders (13 minutes on 2 shared cores)
     python bench/longrun.py --orders 20000   # a shorter trial
+    python bench/longrun.py --judge FILE     # today's checks on a recorded run
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--customers", type=int, default=16, help="customers placing them (16)")
     parser.add_argument("--watchers", type=int, default=4, help="SSE streams open at a time (4)")
     parser.add_argument("--output", type=Path, help="JSON file (default bench-results/longrun-<time>.json)")
+    parser.add_argument("--judge", type=Path, metavar="JSON", help="judge a recorded run again; run nothing")
     return parser.parse_args(argv)
 
 
@@ -302,8 +304,22 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds through the finally blocks that stop the shop
 
 
+def judge_recorded(path: Path) -> int:
+    """The checks of today's bench/growth.py on a run recorded earlier."""
+    recorded = json.loads(path.read_text())
+    samples = [Sample.from_dict(s) for s in recorded["samples"]]
+    final = Sample.from_dict(recorded["final"])
+    checks = judge(samples, final, Limits())
+    print(render(samples, final, checks))
+    ok = all(c.ok for c in checks) and not recorded["load"]["errors"]
+    print("verdict: " + ("every check holds" if ok else "a check FAILED"))
+    return 0 if ok else 1
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.judge:
+        return judge_recorded(args.judge)
     signal.signal(signal.SIGTERM, _terminate)
     output = args.output or REPO / "bench-results" / f"longrun-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
     with tempfile.TemporaryDirectory(prefix="shop-longrun-") as tmp:
