@@ -17,11 +17,11 @@ from shop.bus.routes import BUS_KEY as BUS
 from shop.bus.routes import routes as bus_routes
 from shop.config import ShopConfig
 from shop.datalock import serving_context
-from shop.gateway.access import add_response_headers
-from shop.gateway.cors import enable_cors, enable_cors_off_route
+from shop.gateway.cors import enable_cors
 from shop.gateway.middleware import gateway_middleware
 from shop.gateway.paths import route_original_paths
 from shop.gateway.proxy import Forwarder
+from shop.gateway.responses import response_hook
 from shop.gateway.revocation import TokenRevocations
 from shop.gateway.revocation import follow as follow_revocations
 from shop.layout import Layout, plan_layout
@@ -36,7 +36,7 @@ from shop.services.auth.client import AUTH
 from shop.services.declared import SERVICES
 from shop.status import install as install_status
 from shop.stuck import report_stuck_orders
-from shop.web.routes import add_storefront
+from shop.web.routes import add_storefront, revalidate
 
 CONFIG = web.AppKey("config", ShopConfig)
 HEALTH_CHECK_INTERVAL = 5.0
@@ -80,7 +80,8 @@ def create_app(
     app[METRICS] = metrics
     app[READINESS_CHECKS] = {}
     app[READINESS_DETAILS] = {}
-    app.on_response_prepare.append(add_response_headers)
+    # The one response hook: the gateway's headers, CORS, the storefront's caching.
+    app.on_response_prepare.append(response_hook(cfg.gateway.cors_origins, [revalidate] if layout.gateway else []))
     route_original_paths(app)  # before enable_cors: /api/token answers cross-origin too
     bus = create_bus(cfg.bus)
     app[BUS] = bus
@@ -90,7 +91,6 @@ def create_app(
     install_status(app, cfg)  # GET /api/status: the operator's view
     setup_docs(app, [service.prefix for service in declared])  # /api/openapi.json, /api/docs
     enable_cors(app, cfg.gateway.cors_origins)
-    enable_cors_off_route(app, cfg.gateway.cors_origins)
     if layout.gateway:  # the public front; a services process serves only APIs
         app.router.add_static("/static", Path(__file__).parent / "web" / "static")
         add_storefront(app)  # GET /: the storefront page; its assets are under /static

@@ -54,10 +54,10 @@ class AccessLog:
         )
 
 
-async def add_response_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """The gateway's one on_response_prepare hook. A hook, not the middleware, because it
-    runs for every response as its headers are sent: streamed ones (SSE) included, which
-    the middleware only sees once they are over."""
+def set_gateway_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """What every response carries: its request id, the security headers, no caching of the
+    API, the rate limit. Set as the response's headers are sent (shop.gateway.responses), so
+    streamed responses (SSE) have them too, which the middleware only sees once they are over."""
     headers = response.headers
     headers["X-Request-ID"] = request.get(REQUEST_ID) or incoming_or_new_request_id(request)
     for name, value in SECURITY_HEADERS.items():

@@ -1,6 +1,12 @@
 """CORS with aiohttp-cors. It works per application: every app (the root and each mounted
 service) calls `enable_cors` on its own routes before it is frozen, or a preflight to a
-sub-app's route would get 405."""
+sub-app's route would get 405.
+
+aiohttp-cors also adds a response hook to every app it is set up on, and aiohttp awaits every
+app's hooks for every response. Most requests carry no Origin header (not from a browser, or
+a same-origin GET), and then those hooks do nothing (CORS 6.1.1); so they are kept aside
+(`CORS_HOOKS`) and `CorsHeaders`, called by the root's one response hook, runs the matched
+apps' hooks only for a request with an Origin."""
 
 from __future__ import annotations
 
@@ -25,6 +31,8 @@ MAX_AGE_SECONDS = 600
 
 # aiohttp types on_response_prepare hooks as returning Awaitable[object]
 _ResponseHook = Callable[[web.Request, web.StreamResponse], Awaitable[object]]
+# The response hooks aiohttp-cors made for an app, run by CorsHeaders instead of aiohttp.
+CORS_HOOKS = web.AppKey("cors_hooks", list[_ResponseHook])
 
 
 def enable_cors(app: web.Application, origins: Sequence[str]) -> None:
@@ -38,35 +46,33 @@ def enable_cors(app: web.Application, origins: Sequence[str]) -> None:
     )
     hooks_before = len(app.on_response_prepare)
     cors = aiohttp_cors.setup(app, defaults={origin: options for origin in origins})
-    # aiohttp-cors' response hook looks up the route's CORS configuration before it looks
-    # for an Origin header, and without one it does nothing (CORS 6.1.1). Most requests have
-    # none (not from a browser, or a same-origin GET): they skip the lookup, the costliest
-    # part of a hook that runs for every response of every app it is set up on.
-    added = app.on_response_prepare[hooks_before:]
+    app[CORS_HOOKS] = list(app.on_response_prepare[hooks_before:])
     del app.on_response_prepare[hooks_before:]
-    app.on_response_prepare.extend(_only_with_origin(hook) for hook in added)
     for route in list(app.router.routes()):
         if route.method != "OPTIONS":
             cors.add(route)
 
 
-def enable_cors_off_route(app: web.Application, origins: Sequence[str]) -> None:
-    """CORS headers for answers aiohttp-cors never sees: a path no route serves (404), a
-    method a route does not take (405), and a preflight to either. Without them a browser
-    reports a CORS failure instead of the real status. Only the root app: it alone answers
-    requests no route matched."""
-    allowed = frozenset(origins)
+class CorsHeaders:
+    """The CORS headers of an answer to a request with an Origin: those of aiohttp-cors for
+    the route that served it (each app's, root first, as aiohttp would run them), and ours
+    for answers aiohttp-cors never sees: a path no route serves (404), a method a route does
+    not take (405), and a preflight to either. Without those a browser reports a CORS
+    failure instead of the real status; only the root answers requests no route matched."""
 
-    async def off_route_headers(request: web.Request, response: web.StreamResponse) -> None:
-        origin = request.headers.get(hdrs.ORIGIN)
-        if origin in allowed and request.match_info.http_exception is not None:
+    def __init__(self, origins: Sequence[str]) -> None:
+        self._allowed = frozenset(origins)
+
+    async def add(self, request: web.Request, response: web.StreamResponse, origin: str) -> None:
+        for app in request.match_info.apps:
+            for hook in app.get(CORS_HOOKS, ()):
+                await hook(request, response)
+        if origin in self._allowed and request.match_info.http_exception is not None:
             response.headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = origin
             response.headers[hdrs.ACCESS_CONTROL_ALLOW_CREDENTIALS] = "true"
             if not _is_preflight(request):
                 response.headers[hdrs.ACCESS_CONTROL_EXPOSE_HEADERS] = ",".join(EXPOSE_HEADERS)
             response.headers.add(hdrs.VARY, "Origin")
-
-    app.on_response_prepare.append(off_route_headers)
 
 
 def off_route_preflight(request: web.Request, origins: Collection[str]) -> web.Response | None:
@@ -88,11 +94,3 @@ def off_route_preflight(request: web.Request, origins: Collection[str]) -> web.R
 
 def _is_preflight(request: web.Request) -> bool:
     return request.method == "OPTIONS" and hdrs.ACCESS_CONTROL_REQUEST_METHOD in request.headers
-
-
-def _only_with_origin(hook: _ResponseHook) -> _ResponseHook:
-    async def cors_headers(request: web.Request, response: web.StreamResponse) -> None:
-        if hdrs.ORIGIN in request.headers:
-            await hook(request, response)
-
-    return cors_headers

@@ -6,7 +6,7 @@ the client address it vouches for (401 for a wrong one); body limits by the head
 (429), which also counts what was refused before it; the handler; any error as a problem
 document; then metrics and the access line. A request without a token, the common case for
 the catalogue, does no JWT work at all. The response's own headers (request id, security,
-rate limit) are set by the one on_response_prepare hook, `access.add_response_headers`.
+rate limit) are set by the one on_response_prepare hook, `shop.gateway.responses`.
 
 One middleware rather than a chain of seven: each layer of aiohttp's chain is a call and a
 coroutine per request, and each looked the same things up again (the client address, the

@@ -42,14 +42,15 @@ async def index(request: web.Request) -> web.FileResponse:
     )
 
 
-async def _revalidate(request: web.Request, response: web.StreamResponse) -> None:
+def revalidate(request: web.Request, response: web.StreamResponse) -> None:
     """The page and its modules are small and change with every release: the browser keeps
     them but asks again each time (a cheap 304 via ETag/Last-Modified), so a reader never
-    runs a new index.html with stale modules."""
+    runs a new index.html with stale modules. Called by the root's response hook
+    (shop.gateway.responses)."""
     if request.path == "/" or request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "no-cache")
 
 
 def add_storefront(app: web.Application) -> None:
+    """GET /; the assets are the root app's /static route, and `revalidate` its headers."""
     app.router.add_get("/", index)
-    app.on_response_prepare.append(_revalidate)

@@ -79,3 +79,15 @@ async def test_an_event_stream_carries_the_headers(api: Api) -> None:
         assert response.headers["X-Request-ID"] == "stream-1"
         assert response.headers["Cache-Control"] == "no-store"
         assert all(name in response.headers for name in RATE_LIMIT)
+
+
+async def test_the_storefront_is_revalidated_and_carries_the_headers(api: Api) -> None:
+    # The page and its modules change with every release: kept, but asked for again each time.
+    for path in ("/", "/static/js/api.js", "/static/favicon.svg"):
+        response = await api.client.get(path)
+        assert response.status == 200, path
+        assert response.headers["Cache-Control"] == "no-cache", path
+        assert_security_headers(response)
+    assert (await api.client.get("/static/js/api.js", headers={"Origin": "http://127.0.0.1:8080"})).headers[
+        "Cache-Control"
+    ] == "no-cache"
