@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.fixtures import Customer, ShopClient
 from bench.growth import Limits, Sample, judge, render, row_counts
 from bench.latency import WebhookReceiver
-from bench.machine import describe, load_average
+from bench.machine import Occasion
 from bench.processes import BENCH_SHOP, CHILDREN, REPO, Server, free_port, start_server
 
 PRODUCTS = [1, 2, 3, 4, 5]
@@ -208,8 +208,7 @@ async def settled(server: Server, data_dir: Path, load: Load, started: float) ->
 
 
 async def longrun(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
-    started_at = datetime.now(UTC)
-    load_before = load_average()
+    occasion = Occasion()
     async with WebhookReceiver().running() as receiver:
         data_dir = work_dir / "shop-data"
         port = free_port()
@@ -246,11 +245,7 @@ async def longrun(args: argparse.Namespace, work_dir: Path) -> dict[str, Any]:
             server.stop()
     tally = load.tally
     return {
-        "started_at": started_at.isoformat(timespec="seconds"),
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": describe(),
-        "load_average_before": load_before,
-        "load_average_after": load_average(),
+        **occasion.report(),
         "settings": {
             "orders": args.orders,
             "warmup_orders": WARMUP_ORDERS,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -53,3 +55,21 @@ def describe() -> dict[str, object]:
         "wrk": _command(["wrk", "--version"]),
         "commit": _command(["git", "rev-parse", "--short", "HEAD"]),
     }
+
+
+@dataclass
+class Occasion:
+    """When a run began and how busy the machine was then; `report` adds the machine and how
+    busy it was at the end: the head of every recorded result."""
+
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    load_before: list[float] = field(default_factory=load_average)
+
+    def report(self) -> dict[str, object]:
+        return {
+            "started_at": self.started.isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": describe(),
+            "load_average_before": self.load_before,
+            "load_average_after": load_average(),
+        }

@@ -23,7 +23,7 @@ import tomllib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from bench import report
 from bench.fixtures import PASSWORD, Customer, ShopClient
 from bench.latency import WebhookReceiver, measure_dispatch, wait_dispatched
 from bench.load import Load, LoadResult, WrkMissing, run_wrk, wrk_binary
-from bench.machine import describe, load_average
+from bench.machine import Occasion
 from bench.processes import CHILDREN, REPO, Server, start_baseline, start_shop
 
 IDLE_SETTLE_SECONDS = 2.0  # after /ready, before reading idle memory
@@ -138,8 +138,7 @@ class Bench:
     # -- the run ----------------------------------------------------------------------------
 
     async def run(self) -> dict[str, Any]:
-        started = datetime.now(UTC)
-        load_before = load_average()
+        occasion = Occasion()
         self.baseline = baseline = await start_baseline(self.work_dir)
         try:
             await asyncio.sleep(IDLE_SETTLE_SECONDS)
@@ -162,11 +161,7 @@ class Bench:
             *self.http,
         ]
         results: dict[str, Any] = {
-            "started_at": started.isoformat(timespec="seconds"),
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "machine": describe(),
-            "load_average_before": load_before,
-            "load_average_after": load_average(),
+            **occasion.report(),
             "settings": {
                 "seconds": self.args.seconds,
                 "warmup_seconds": self.args.warmup,
